@@ -1,0 +1,2 @@
+//! The `shield` command.
+fn main() {}

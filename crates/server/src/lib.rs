@@ -1,0 +1,1 @@
+//! The Shield node: HTTP API, authentication, ingest endpoints and the processing pipeline.

@@ -1,0 +1,1 @@
+//! Sigma rule parser, compiler and matcher: synchronous detection core, no I/O.

@@ -1,0 +1,1 @@
+//! Storage traits with an embedded SQLite implementation, and the compressed event archive.
