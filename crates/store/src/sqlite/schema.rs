@@ -1,0 +1,141 @@
+//! The SQLite schema and its versioned migrations.
+//!
+//! The schema version lives in `PRAGMA user_version`; `MIGRATIONS[i]` takes a database from version
+//! `i` to `i + 1`. Each migration runs in its own immediate transaction together with the version
+//! bump, so a crash leaves the database at a whole version. Migrations are append-only: a released one
+//! is never edited, a change is a new entry. A database whose version is above the newest known one was
+//! written by a newer Shield and is refused rather than guessed at. `PRAGMA application_id` marks the
+//! file as Shield's, so pointing the node at another program's database fails clearly.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::StoreError;
+
+/// `PRAGMA application_id` of a Shield database: "SHLD".
+pub(crate) const APPLICATION_ID: i64 = 0x5348_4c44;
+
+/// Version 1: tokens, alerts (JSON body plus indexed columns, counts kept by triggers), ingest
+/// counters, audit trail, key-value state.
+const V1: &str = "
+CREATE TABLE tokens (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    org         TEXT,
+    created     INTEGER NOT NULL,
+    revoked     INTEGER NOT NULL DEFAULT 0,
+    secret_hash BLOB NOT NULL UNIQUE
+) STRICT;
+
+CREATE TABLE alerts (
+    id      TEXT PRIMARY KEY,
+    created INTEGER NOT NULL,
+    level   INTEGER NOT NULL,
+    rule_id TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    org     TEXT,
+    body    TEXT NOT NULL
+) STRICT;
+CREATE INDEX alerts_by_time ON alerts (created, id);
+CREATE INDEX alerts_by_rule ON alerts (rule_id, created, id);
+CREATE INDEX alerts_by_org  ON alerts (org, created, id);
+
+CREATE TABLE alert_counts (
+    level INTEGER PRIMARY KEY,
+    n     INTEGER NOT NULL
+) STRICT;
+INSERT INTO alert_counts (level, n) VALUES (0, 0), (1, 0), (2, 0), (3, 0), (4, 0);
+CREATE TRIGGER alerts_counted AFTER INSERT ON alerts BEGIN
+    UPDATE alert_counts SET n = n + 1 WHERE level = NEW.level;
+END;
+CREATE TRIGGER alerts_uncounted AFTER DELETE ON alerts BEGIN
+    UPDATE alert_counts SET n = n - 1 WHERE level = OLD.level;
+END;
+
+CREATE TABLE ingest_stats (
+    input     TEXT PRIMARY KEY,
+    accepted  INTEGER NOT NULL,
+    rejected  INTEGER NOT NULL,
+    bytes     INTEGER NOT NULL,
+    last_seen INTEGER
+) STRICT;
+
+CREATE TABLE audit (
+    seq     INTEGER PRIMARY KEY,
+    time    INTEGER NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    target  TEXT NOT NULL,
+    details TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_by_time ON audit (time);
+
+CREATE TABLE state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+";
+
+/// Every migration, oldest first.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the database to [`SCHEMA_VERSION`]; refuses a foreign or newer database.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let app_id: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(StoreError::sqlite("read application id"))?;
+    let version = user_version(conn)?;
+    if app_id != APPLICATION_ID && (app_id != 0 || version != 0) {
+        return Err(StoreError::ForeignDatabase {
+            path: path.to_owned(),
+            found: app_id,
+        });
+    }
+    check_not_newer(version)?;
+    if app_id == 0 {
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(StoreError::sqlite("set application id"))?;
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        let target = index as u32 + 1;
+        let fail = |source| StoreError::Migration {
+            version: target,
+            source,
+        };
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        // Read again under the write lock: another process may have migrated meanwhile.
+        let current = user_version(&tx)?;
+        check_not_newer(current)?;
+        if current >= i64::from(target) {
+            continue;
+        }
+        tx.execute_batch(sql).map_err(fail)?;
+        tx.pragma_update(None, "user_version", target)
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// `PRAGMA user_version`.
+pub(crate) fn user_version(conn: &Connection) -> Result<i64, StoreError> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(StoreError::sqlite("read schema version"))
+}
+
+fn check_not_newer(version: i64) -> Result<(), StoreError> {
+    if version > i64::from(SCHEMA_VERSION) {
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
