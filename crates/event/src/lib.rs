@@ -35,3 +35,4 @@ pub use alert::{Alert, AlertKind, AlertSource, Level, ParseLevelError, RuleRef};
 pub use detect::Detector;
 pub use error::{Location, ParseError};
 pub use event::{Event, EventMeta, Format, Source};
+pub use parse::{ParseContext, Parsed};
