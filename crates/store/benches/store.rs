@@ -102,7 +102,11 @@ fn archive(c: &mut Criterion) {
     group.throughput(Throughput::Elements(total));
     group.bench_function("scan/50k_events", |b| {
         b.iter(|| {
-            let n = archive.scan(None, None).filter(|r| r.is_ok()).count();
+            let n = archive
+                .scan(None, None)
+                .unwrap()
+                .filter(|r| r.is_ok())
+                .count();
             assert_eq!(n as u64, total);
         })
     });

@@ -89,6 +89,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the caller's request was at fault (a bad cursor or argument), not the store: an API
+    /// answers these with 400, the rest with 500.
+    pub fn is_invalid_request(&self) -> bool {
+        matches!(
+            self,
+            StoreError::InvalidCursor(_) | StoreError::InvalidInput { .. }
+        )
+    }
+
     /// A [`StoreError::Sqlite`] for `op`; for `map_err(StoreError::sqlite("…"))`.
     pub(crate) fn sqlite(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
         move |source| StoreError::Sqlite { op, source }

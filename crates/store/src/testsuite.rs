@@ -103,41 +103,85 @@ pub fn sample_alert(
     }
 }
 
-/// A realistic Windows event (Sysmon process creation in Winlogbeat's layout, about 1 KB of JSON)
-/// received at `received`; `n` varies the record id, process id and command line.
+/// A mixing function, so that sample events differ the way real ones do (hashes, GUIDs, ids).
+fn mix(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A realistic Windows event (Sysmon process creation in Winlogbeat's layout, about 1.5 KB of JSON
+/// with its metadata) received at `received`. `n` varies what varies between real events: host,
+/// user, process ids, GUIDs, hashes, command lines.
 pub fn sample_windows_event(n: u64, received: DateTime<Utc>) -> shield_event::Event {
+    const HOSTS: [&str; 4] = ["WS-FIN-0231", "WS-HR-0007", "SRV-DC-01", "WS-DEV-1142"];
+    const USERS: [&str; 5] = ["j.tamm", "m.kask", "svc_backup", "a.ozols", "SYSTEM"];
+    const IMAGES: [(&str, &str); 4] = [
+        (
+            "powershell.exe",
+            "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+        ),
+        ("cmd.exe", "C:\\Windows\\System32\\cmd.exe"),
+        ("rundll32.exe", "C:\\Windows\\System32\\rundll32.exe"),
+        (
+            "chrome.exe",
+            "C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe",
+        ),
+    ];
+    let (r, r2) = (mix(n), mix(n ^ 0x5555));
+    let host = format!("{}.corp.example", HOSTS[(r % 4) as usize]);
+    let user = USERS[(r >> 8) as usize % USERS.len()];
+    let (image_name, image) = IMAGES[(r >> 16) as usize % IMAGES.len()];
+    let command_line = match image_name {
+        "powershell.exe" => format!(
+            "powershell.exe -NoProfile -ExecutionPolicy Bypass -EncodedCommand {:x}{:x}",
+            r, r2
+        ),
+        "cmd.exe" => format!(
+            "cmd.exe /c copy \\\\fs01\\share\\{:x}.tmp %TEMP%\\{}.bat",
+            r2 & 0xffff,
+            n
+        ),
+        "rundll32.exe" => format!(
+            "rundll32.exe C:\\Users\\{user}\\AppData\\Local\\Temp\\{:x}.dll,DllRegisterServer",
+            r2 & 0xfffff
+        ),
+        _ => format!(
+            "\"{image}\" --type=renderer --renderer-client-id={} --field-trial-handle={:x}",
+            n % 97,
+            r2
+        ),
+    };
+    let utc = received - Duration::milliseconds((r % 900) as i64);
     let data = json!({
-        "@timestamp": (received - Duration::milliseconds(40)).to_rfc3339(),
+        "@timestamp": utc.to_rfc3339(),
         "event": {"code": "1", "kind": "event", "provider": "Microsoft-Windows-Sysmon", "action": "Process Create"},
-        "host": {"name": "WS-FIN-0231.corp.example", "os": {"family": "windows", "version": "10.0"}},
+        "host": {"name": host, "os": {"family": "windows", "version": "10.0"}},
         "winlog": {
             "channel": "Microsoft-Windows-Sysmon/Operational",
-            "computer_name": "WS-FIN-0231.corp.example",
+            "computer_name": host,
             "event_id": 1,
             "record_id": 4_200_000 + n,
-            "process": {"pid": 3120, "thread": {"id": 4412}},
+            "process": {"pid": 3120, "thread": {"id": 4000 + r2 % 900}},
             "provider_name": "Microsoft-Windows-Sysmon",
             "event_data": {
                 "RuleName": "technique_id=T1059.001,technique_name=PowerShell",
-                "UtcTime": (received - Duration::milliseconds(40)).format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
-                "ProcessGuid": format!("{{5770385f-c22a-{:04x}-0b00-000000000a00}}", n % 65_536),
-                "ProcessId": 7000 + n % 1000,
-                "Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
-                "FileVersion": "10.0.19041.3570 (WinBuild.160101.0800)",
-                "Description": "Windows PowerShell",
-                "Product": "Microsoft® Windows® Operating System",
-                "Company": "Microsoft Corporation",
-                "OriginalFileName": "PowerShell.EXE",
-                "CommandLine": format!("powershell.exe -NoProfile -ExecutionPolicy Bypass -File C:\\ProgramData\\upd{n}.ps1"),
-                "CurrentDirectory": "C:\\Users\\j.tamm\\",
-                "User": "CORP\\j.tamm",
-                "LogonGuid": "{5770385f-c1f8-6543-7e5b-0b0000000000}",
-                "LogonId": "0xb5b7e",
-                "TerminalSessionId": 1,
-                "IntegrityLevel": "Medium",
-                "Hashes": "SHA256=9F914D42706FE215501044ACD85A32D58AAEF1419D404FDDFA5D3B48F66CCD9F",
-                "ParentProcessGuid": "{5770385f-c21e-6543-0a00-000000000a00}",
-                "ParentProcessId": 6212,
+                "UtcTime": utc.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+                "ProcessGuid": format!("{{5770385f-{:04x}-{:04x}-{:04x}-{:012x}}}", r & 0xffff, (r >> 16) & 0xffff, (r >> 32) & 0xffff, r2 & 0xffff_ffff_ffff),
+                "ProcessId": 1000 + r % 60_000,
+                "Image": image,
+                "OriginalFileName": image_name,
+                "CommandLine": command_line,
+                "CurrentDirectory": format!("C:\\Users\\{user}\\"),
+                "User": format!("CORP\\{user}"),
+                "LogonGuid": format!("{{5770385f-c1f8-6543-{:04x}-0b0000000000}}", r2 & 0xffff),
+                "LogonId": format!("{:#x}", r2 & 0xff_ffff),
+                "TerminalSessionId": r % 3,
+                "IntegrityLevel": if user == "SYSTEM" { "System" } else { "Medium" },
+                "Hashes": format!("SHA256={:016X}{:016X}{:016X}{:016X}", r, r2, mix(r), mix(r2)),
+                "ParentProcessGuid": format!("{{5770385f-c21e-6543-{:04x}-000000000a00}}", r2 >> 48),
+                "ParentProcessId": 1000 + r2 % 60_000,
                 "ParentImage": "C:\\Windows\\explorer.exe",
                 "ParentCommandLine": "C:\\Windows\\Explorer.EXE"
             }
@@ -607,7 +651,7 @@ pub fn malformed_cursors_are_rejected(store: Arc<dyn Store>) {
             ..AlertQuery::default()
         };
         match store.query_alerts(&q) {
-            Err(StoreError::InvalidCursor(_)) => {}
+            Err(e @ StoreError::InvalidCursor(_)) => assert!(e.is_invalid_request()),
             other => panic!("cursor {cursor:?}: expected InvalidCursor, got {other:?}"),
         }
     }

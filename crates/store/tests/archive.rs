@@ -36,7 +36,7 @@ fn scan_range(
 ) -> (Vec<Event>, Vec<StoreError>) {
     let mut events = Vec::new();
     let mut errors = Vec::new();
-    for item in archive.scan(since, until) {
+    for item in archive.scan(since, until).unwrap() {
         match item {
             Ok(e) => events.push(e),
             Err(e) => errors.push(e),

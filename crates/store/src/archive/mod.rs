@@ -256,7 +256,14 @@ impl EventArchive {
     /// The events received in `[since, until)` (either bound optional), oldest segment first.
     /// Segments and frames outside the range are skipped unread. The scan works on a snapshot: events
     /// appended after this call are not seen, and a segment deleted meanwhile is skipped.
-    pub fn scan(&self, since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> ArchiveScan {
+    ///
+    /// Taking the snapshot cannot fail today; the `Result` keeps the signature stable should it
+    /// have to touch the disk (errors while reading are items of the scan).
+    pub fn scan(
+        &self,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<ArchiveScan, StoreError> {
         let since = since.map_or(i64::MIN, |t| t.timestamp_micros());
         let until = until.map_or(i64::MAX, |t| t.timestamp_micros());
         let mut parts = Vec::new();
@@ -275,7 +282,7 @@ impl EventArchive {
                 parts.push((a.path.clone(), a.len));
             }
         }
-        ArchiveScan::new(parts, since, until)
+        Ok(ArchiveScan::new(parts, since, until))
     }
 
     /// Counts and sizes.
