@@ -133,13 +133,14 @@ pub fn parse_es_bulk(
             Value::String(s) => s,
             other => other.to_string(),
         });
-        let result = match (action, action == BulkAction::Delete) {
-            (_, true) => Err(located(
+        let result = if action == BulkAction::Delete {
+            Err(located(
                 &line,
                 0,
                 "delete: bulk deletes carry no document and are not supported".to_owned(),
-            )),
-            _ => match lines.next() {
+            ))
+        } else {
+            match lines.next() {
                 None => Err(located(
                     &line,
                     0,
@@ -150,7 +151,7 @@ pub fn parse_es_bulk(
                 )),
                 Some(source) => document(&source, action, ctx, received)
                     .map_err(|(at, message)| located(&source, at, message)),
-            },
+            }
         };
         items.push(BulkItem {
             action,

@@ -68,7 +68,7 @@ impl std::fmt::Debug for EvtxReader {
 /// Opens an `.evtx` file. Fails when the file cannot be opened or is not an EVTX file; errors in
 /// its chunks and records come from the iterator.
 pub fn read_evtx_file(path: &Path, ctx: &ParseContext) -> Result<EvtxReader, ParseError> {
-    let ctx = ctx.clone().with_path_if_none(path);
+    let ctx = ctx.clone().with_default_path(path);
     let open_error =
         |what: &str, e: &dyn std::fmt::Display| ctx.error(|l| l, format!("{what}: {e}"));
     let mut file = File::open(path).map_err(|e| open_error("cannot open EVTX file", &e))?;
@@ -175,15 +175,6 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
-}
-
-impl ParseContext {
-    fn with_path_if_none(mut self, path: &Path) -> Self {
-        if self.path.is_none() {
-            self.path = Some(Arc::from(path.to_string_lossy().as_ref()));
-        }
-        self
-    }
 }
 
 impl EvtxReader {

@@ -17,7 +17,6 @@ use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use chrono::Utc;
 
@@ -117,10 +116,7 @@ fn extension(path: &Path) -> Option<String> {
 /// larger than [`MAX_JSON_FILE`]; errors in its records come from the iterator. `ctx.path` defaults
 /// to the file's path.
 pub fn read_file(path: &Path, ctx: &ParseContext) -> Result<FileEvents, ParseError> {
-    let mut ctx = ctx.clone();
-    if ctx.path.is_none() {
-        ctx.path = Some(Arc::from(path.to_string_lossy().as_ref()));
-    }
+    let ctx = ctx.clone().with_default_path(path);
     let io_error = |e: io::Error| ctx.error(|l| l, format!("cannot read file: {e}"));
     match detect_file_kind(path).map_err(io_error)? {
         FileKind::Evtx => Ok(Box::new(super::evtx::read_evtx_file(path, &ctx)?)),

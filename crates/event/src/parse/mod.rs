@@ -37,6 +37,8 @@ pub mod bulk;
 pub mod cef;
 pub mod evtx;
 pub mod file;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod json;
 mod lines;
 pub mod syslog;
@@ -79,6 +81,14 @@ impl ParseContext {
     /// The same context for a file path or named input.
     pub fn with_path(mut self, path: impl Into<Arc<str>>) -> Self {
         self.path = Some(path.into());
+        self
+    }
+
+    /// The same context with `path` as its path, unless it already has one.
+    pub(crate) fn with_default_path(mut self, path: &std::path::Path) -> Self {
+        if self.path.is_none() {
+            self.path = Some(Arc::from(path.to_string_lossy().as_ref()));
+        }
         self
     }
 
