@@ -290,3 +290,21 @@ fn events_match_through_their_observables() {
     m.match_event(&quiet, &mut hits);
     assert!(hits.is_empty());
 }
+
+#[test]
+fn live_networks_match_before_and_after_rebuild() {
+    let mut m = sample();
+    m.insert(&ioc(IocKind::Cidr, "203.0.113.0/28"), IndicatorRef(30))
+        .unwrap();
+    m.insert(&ioc(IocKind::Cidr, "198.51.100.0/25"), IndicatorRef(31))
+        .unwrap();
+    assert_eq!(refs(&m, IocKind::Ipv4, "203.0.113.5"), vec![1, 30]);
+    assert_eq!(refs(&m, IocKind::Ipv4, "198.51.100.1"), vec![2, 3, 31]);
+    m.revoke(IndicatorRef(2)).unwrap();
+    assert_eq!(refs(&m, IocKind::Ipv4, "198.51.100.1"), vec![3, 31]);
+    m.rebuild().unwrap();
+    assert_eq!(refs(&m, IocKind::Ipv4, "203.0.113.5"), vec![1, 30]);
+    assert_eq!(refs(&m, IocKind::Ipv4, "198.51.100.1"), vec![3, 31]);
+    assert_eq!(refs(&m, IocKind::Ipv4, "198.51.100.200"), vec![3]);
+    assert_eq!(refs(&m, IocKind::Ipv4, "203.0.113.16"), Vec::<u32>::new());
+}

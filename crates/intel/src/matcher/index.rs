@@ -1,10 +1,13 @@
-//! One compact hash index from keys to indicator references.
+//! Compact hash indexes from keys to indicator references.
 //!
-//! Keys live once in a dense store (a `Vec` of fixed-size keys, or one byte arena for strings);
-//! the hash table holds only `u32` positions into it (hashbrown's `HashTable<u32>`: 4 bytes plus one
-//! control byte per bucket). The first reference of a key sits beside it in `refs`; the rare second
-//! and later references of the same key go to a small side map, so the common one-indicator-per-value
-//! case costs no list allocation.
+//! * [`FixedIndex`] (addresses, hashes, networks): the table's buckets hold the key itself and its
+//!   first reference, so a lookup touches the control bytes and one bucket, two cache lines.
+//! * [`Index`] over [`ByteKeys`] (domains, URLs, …): strings live once in a byte arena and the
+//!   hash table holds only `u32` positions into it (hashbrown's `HashTable<u32>`: 4 bytes plus one
+//!   control byte per bucket), so long values are not padded into buckets.
+//!
+//! In both, the rare second and later references of the same key go to a small side map, so the
+//! common one-indicator-per-value case costs no list allocation.
 
 use std::hash::{Hash, Hasher};
 
@@ -33,41 +36,6 @@ fn fx<T: Hash + ?Sized>(value: &T) -> u64 {
     let mut h = FxHasher::default();
     value.hash(&mut h);
     h.finish()
-}
-
-/// Fixed-size keys (addresses, hashes) in a `Vec`.
-#[derive(Clone, Debug)]
-pub(crate) struct FixedKeys<K>(Vec<K>);
-
-impl<K> Default for FixedKeys<K> {
-    fn default() -> Self {
-        FixedKeys(Vec::new())
-    }
-}
-
-impl<K: Copy + Eq + Hash> KeyStore for FixedKeys<K> {
-    type Key = K;
-
-    fn key(&self, i: usize) -> &K {
-        &self.0[i]
-    }
-
-    fn push(&mut self, key: &K) -> Result<(), MatcherError> {
-        self.0.push(*key);
-        Ok(())
-    }
-
-    fn hash(key: &K) -> u64 {
-        fx(key)
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.0.capacity() * size_of::<K>()
-    }
-
-    fn shrink(&mut self) {
-        self.0.shrink_to_fit();
-    }
 }
 
 /// Byte-string keys (domains, URLs, …) in one arena; key `i` ends at `ends[i]` and starts where
@@ -230,6 +198,106 @@ impl<S: KeyStore> Index<S> {
     }
 }
 
+/// Fixed-size keys stored in the hash table's buckets beside their first reference.
+#[derive(Clone, Debug)]
+pub(crate) struct FixedIndex<K> {
+    table: HashTable<(K, u32)>,
+    /// Further references of a key, rare.
+    extra: FxHashMap<K, Vec<u32>>,
+}
+
+impl<K> Default for FixedIndex<K> {
+    fn default() -> Self {
+        FixedIndex {
+            table: HashTable::new(),
+            extra: FxHashMap::default(),
+        }
+    }
+}
+
+impl<K: Copy + Eq + Hash> FixedIndex<K> {
+    /// Adds `(key, reference)`; answers whether the pair is new.
+    pub(crate) fn insert(&mut self, key: &K, reference: u32) -> Result<bool, MatcherError> {
+        let hash = fx(key);
+        if let Some(&(_, first)) = self.table.find(hash, |(k, _)| k == key) {
+            if first == reference {
+                return Ok(false);
+            }
+            let more = self.extra.entry(*key).or_default();
+            if more.contains(&reference) {
+                return Ok(false);
+            }
+            more.push(reference);
+            return Ok(true);
+        }
+        if self.table.len() >= u32::MAX as usize {
+            return Err(MatcherError::Full);
+        }
+        self.table
+            .insert_unique(hash, (*key, reference), |(k, _)| fx(k));
+        Ok(true)
+    }
+
+    /// Calls `found` with every reference stored under `key`.
+    #[inline]
+    pub(crate) fn probe(&self, key: &K, mut found: impl FnMut(u32)) {
+        if self.table.is_empty() {
+            return;
+        }
+        if let Some(&(_, first)) = self.table.find(fx(key), |(k, _)| k == key) {
+            found(first);
+            if !self.extra.is_empty() {
+                if let Some(more) = self.extra.get(key) {
+                    more.iter().for_each(|&r| found(r));
+                }
+            }
+        }
+    }
+
+    /// Calls `visit` with every `(key, reference)` pair, the pairs of one key together.
+    pub(crate) fn for_each(&self, mut visit: impl FnMut(&K, u32)) {
+        for (key, first) in &self.table {
+            visit(key, *first);
+            if let Some(more) = self.extra.get(key) {
+                more.iter().for_each(|&r| visit(key, r));
+            }
+        }
+    }
+
+    /// The same index without the pairs whose reference `drop` selects.
+    pub(crate) fn retain_refs(&self, drop: impl Fn(u32) -> bool) -> Result<Self, MatcherError> {
+        let mut out = FixedIndex::default();
+        out.table.reserve(self.table.len(), |(k, _)| fx(k));
+        let mut result = Ok(());
+        self.for_each(|key, r| {
+            if !drop(r) && result.is_ok() {
+                result = out.insert(key, r).map(|_| ());
+            }
+        });
+        result.map(|()| out)
+    }
+
+    /// The number of `(key, reference)` pairs.
+    pub(crate) fn pairs(&self) -> usize {
+        self.table.len() + self.extra.values().map(Vec::len).sum::<usize>()
+    }
+
+    /// Releases spare capacity (after a bulk build).
+    pub(crate) fn shrink(&mut self) {
+        self.table.shrink_to_fit(|(k, _)| fx(k));
+    }
+
+    /// Bytes allocated on the heap (the side map of repeated keys is estimated).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let extra: usize = self
+            .extra
+            .values()
+            .map(|v| v.capacity() * 4 + size_of::<(K, Vec<u32>)>() + 1)
+            .sum();
+        self.table.allocation_size() + extra
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,7 +322,7 @@ mod tests {
 
     #[test]
     fn fixed_keys() {
-        let mut index: Index<FixedKeys<u32>> = Index::default();
+        let mut index: FixedIndex<u32> = FixedIndex::default();
         for i in 0..1000u32 {
             index.insert(&i, i + 7).unwrap();
         }

@@ -13,8 +13,11 @@
 //!   but not `notevil.example`. A lookup probes the name and then each parent suffix at a label
 //!   boundary; a bit set of the label counts that indicators have skips the suffixes no indicator
 //!   can equal (and stops below the fewest labels), so a lookup costs one to three probes.
-//! * **CIDR blocks** are keyed by `(network, prefix length)`; a bit set of the prefix lengths in use
-//!   means an address probes only those lengths, longest first. Nested blocks all match.
+//! * **CIDR blocks** are keyed by `(network, prefix length)`. In the compiled base, IPv4 blocks are
+//!   also flattened into disjoint address intervals (see `intervals.rs`), so an address costs one
+//!   binary search plus one probe per block that really contains it; elsewhere (IPv6, the delta) a
+//!   bit set of the prefix lengths in use means an address probes only those lengths, longest
+//!   first. Nested blocks all match.
 //! * **Addresses** match exact IPv4/IPv6 indicators and every block that contains them;
 //!   IPv4-mapped IPv6 addresses are looked up as IPv4.
 //! * **URLs** are normalised the same way as indicators (lowercase scheme and host, no default port,
@@ -43,6 +46,7 @@
 
 mod index;
 mod indicators;
+mod intervals;
 mod tables;
 
 use std::sync::{Arc, LazyLock};

@@ -5,7 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use super::index::{ByteKeys, FixedKeys, Index};
+use super::index::{ByteKeys, FixedIndex, Index};
+use super::intervals::Intervals;
 use super::{MatchVia, MatcherError};
 use crate::ioc::{Ioc, IocKind, domain_label_count, hex_decode};
 
@@ -25,20 +26,24 @@ pub(crate) enum ProbeKey<'a> {
 /// Every index of one generation.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct IocTables {
-    v4: Index<FixedKeys<u32>>,
-    v6: Index<FixedKeys<u128>>,
+    v4: FixedIndex<u32>,
+    v6: FixedIndex<u128>,
     /// IPv4 networks keyed by `network << 8 | prefix_len`.
-    cidr4: Index<FixedKeys<u64>>,
+    cidr4: FixedIndex<u64>,
     /// Bit `n` set when some IPv4 network has prefix length `n` (0..=31).
     cidr4_lens: u64,
+    /// The IPv4 networks as disjoint intervals, built when the tables are compiled ([`shrink`]).
+    ///
+    /// [`shrink`]: IocTables::shrink
+    cidr4_intervals: Option<Intervals>,
     /// IPv6 networks keyed by the 16 network bytes and the prefix length.
-    cidr6: Index<FixedKeys<[u8; 17]>>,
+    cidr6: FixedIndex<[u8; 17]>,
     /// Bit `n` set when some IPv6 network has prefix length `n` (0..=127).
     cidr6_lens: u128,
-    md5: Index<FixedKeys<[u8; 16]>>,
-    sha1: Index<FixedKeys<[u8; 20]>>,
-    sha256: Index<FixedKeys<[u8; 32]>>,
-    sha512: Index<FixedKeys<[u8; 64]>>,
+    md5: FixedIndex<[u8; 16]>,
+    sha1: FixedIndex<[u8; 20]>,
+    sha256: FixedIndex<[u8; 32]>,
+    sha512: FixedIndex<[u8; 64]>,
     domain: Index<ByteKeys>,
     /// Bit `n` set when some domain has `n` labels (1..=127).
     domain_labels: u128,
@@ -88,6 +93,7 @@ impl IocTables {
                         return self.v4.insert(&bits, r);
                     }
                     self.cidr4_lens |= 1 << len;
+                    self.cidr4_intervals = None;
                     self.cidr4
                         .insert(&((u64::from(bits & v4_mask(len)) << 8) | u64::from(len)), r)
                 }
@@ -176,6 +182,15 @@ impl IocTables {
 
     /// Networks of prefix length at most `max_len` that contain `addr`, longest first.
     fn probe_cidr4(&self, addr: u32, max_len: u32, found: &mut impl FnMut(u32, IocKind, MatchVia)) {
+        if let (Some(intervals), 32) = (&self.cidr4_intervals, max_len) {
+            for &key in intervals.covering(addr) {
+                let via = MatchVia::Network {
+                    prefix_len: (key & 0xff) as u8,
+                };
+                self.cidr4.probe(&key, |r| found(r, IocKind::Cidr, via));
+            }
+            return;
+        }
         let keep = if max_len >= 63 {
             u64::MAX
         } else {
@@ -317,6 +332,7 @@ impl IocTables {
             v6: self.v6.retain_refs(drop)?,
             cidr4: self.cidr4.retain_refs(drop)?,
             cidr4_lens: self.cidr4_lens,
+            cidr4_intervals: None,
             cidr6: self.cidr6.retain_refs(drop)?,
             cidr6_lens: self.cidr6_lens,
             md5: self.md5.retain_refs(drop)?,
@@ -351,6 +367,12 @@ impl IocTables {
 
     /// Releases spare capacity after a bulk build.
     pub(crate) fn shrink(&mut self) {
+        if self.cidr4.pairs() > 0 {
+            let mut keys = Vec::new();
+            self.cidr4.for_each(|k, _| keys.push(*k));
+            keys.dedup();
+            self.cidr4_intervals = Some(Intervals::build(keys.into_iter()));
+        }
         self.v4.shrink();
         self.v6.shrink();
         self.cidr4.shrink();
@@ -371,6 +393,10 @@ impl IocTables {
         self.v4.heap_bytes()
             + self.v6.heap_bytes()
             + self.cidr4.heap_bytes()
+            + self
+                .cidr4_intervals
+                .as_ref()
+                .map_or(0, Intervals::heap_bytes)
             + self.cidr6.heap_bytes()
             + self.md5.heap_bytes()
             + self.sha1.heap_bytes()
