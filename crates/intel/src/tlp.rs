@@ -337,6 +337,16 @@ mod tests {
     }
 
     #[test]
+    fn fixed_ids_must_define_their_own_level() {
+        let mut spoofed = Tlp::Clear.marking_definition().to_value();
+        spoofed["id"] = Tlp::Red.marking_id().into();
+        assert!(StixObject::from_value(spoofed).is_err());
+        let mut spoofed = Tlp::Green.marking_definition().to_value();
+        spoofed["extensions"][TLP_EXTENSION_ID]["tlp_2_0"] = "clear".into();
+        assert!(StixObject::from_value(spoofed).is_err());
+    }
+
+    #[test]
     fn sharing_reach_by_level() {
         assert!(Tlp::Amber.may_leave_organisation());
         assert!(!Tlp::AmberStrict.may_leave_organisation());

@@ -9,21 +9,28 @@ use super::object::StixObject;
 use super::validate::{Limits, depth_exceeds};
 
 /// A STIX bundle: a set of objects carried together. Unknown top-level properties of the bundle are
-/// kept, so a relayed bundle says what it said.
+/// kept, in their place, so a relayed bundle says what it said.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bundle {
     id: String,
     objects: Vec<StixObject>,
-    extra: Map<String, Value>,
+    /// The bundle's own properties as they arrived, with `objects` (when it was present) held as a
+    /// placeholder so it is written back in its place.
+    envelope: Map<String, Value>,
 }
 
 impl Bundle {
     /// A new bundle of `objects` with a fresh random id.
     pub fn new(objects: Vec<StixObject>) -> Bundle {
+        let id = new_identifier("bundle");
+        let mut envelope = Map::new();
+        envelope.insert("type".into(), "bundle".into());
+        envelope.insert("id".into(), id.clone().into());
+        envelope.insert("objects".into(), Value::Null);
         Bundle {
-            id: new_identifier("bundle"),
+            id,
             objects,
-            extra: Map::new(),
+            envelope,
         }
     }
 
@@ -54,15 +61,13 @@ impl Bundle {
 
     /// The bundle as JSON (`objects` is omitted when empty, as the specification allows).
     pub fn to_value(&self) -> Value {
-        let mut map = Map::new();
-        map.insert("type".into(), "bundle".into());
-        map.insert("id".into(), self.id.clone().into());
-        map.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-        if !self.objects.is_empty() {
-            map.insert(
-                "objects".into(),
-                Value::Array(self.objects.iter().map(StixObject::to_value).collect()),
-            );
+        let mut map = self.envelope.clone();
+        if self.objects.is_empty() {
+            // Filtered rather than removed, so the order of the others holds in every map mode.
+            map = map.into_iter().filter(|(k, _)| k != "objects").collect();
+        } else {
+            let objects = Value::Array(self.objects.iter().map(StixObject::to_value).collect());
+            map.insert("objects".into(), objects);
         }
         Value::Object(map)
     }
@@ -194,22 +199,11 @@ fn parse_envelope(bytes: &[u8], limits: &Limits) -> Result<(Bundle, Vec<Value>),
             )));
         }
     }
-    // Rebuilt rather than removed from, so the other properties keep their order whichever way
-    // serde_json orders maps.
-    let mut objects = None;
-    let mut extra = Map::new();
-    for (key, value) in std::mem::take(&mut map) {
-        match key.as_str() {
-            "objects" => objects = Some(value),
-            "type" | "id" => {}
-            _ => {
-                extra.insert(key, value);
-            }
-        }
-    }
-    let objects = match objects {
+    // `objects` is taken out and a placeholder left in its place, so the other properties keep their
+    // order whichever way serde_json orders maps.
+    let objects = match map.get_mut("objects") {
         None => Vec::new(),
-        Some(Value::Array(items)) => items,
+        Some(Value::Array(items)) => std::mem::take(items),
         Some(_) => {
             return Err(located(StixError::at(
                 "objects",
@@ -217,8 +211,11 @@ fn parse_envelope(bytes: &[u8], limits: &Limits) -> Result<(Bundle, Vec<Value>),
             )));
         }
     };
+    if let Some(slot) = map.get_mut("objects") {
+        *slot = Value::Null;
+    }
     check_count(objects.len(), limits).map_err(located)?;
-    if depth_exceeds(&extra, limits.max_depth) {
+    if depth_exceeds(&map, limits.max_depth) {
         return Err(located(StixError::new(Reason::TooDeep {
             limit: limits.max_depth,
         })));
@@ -227,7 +224,7 @@ fn parse_envelope(bytes: &[u8], limits: &Limits) -> Result<(Bundle, Vec<Value>),
         Bundle {
             id,
             objects: Vec::new(),
-            extra,
+            envelope: map,
         },
         objects,
     ))

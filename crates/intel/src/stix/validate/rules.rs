@@ -5,8 +5,9 @@ use serde_json::{Map, Value};
 
 use super::{Limits, category_of, timestamp_of};
 use crate::stix::error::{Reason, StixError};
-use crate::stix::id::identifier_type;
+use crate::stix::id::{identifier_type, split_identifier};
 use crate::stix::kind::{Category, ObjectKind};
+use crate::tlp::{TLP_EXTENSION_ID, Tlp};
 
 type Obj = Map<String, Value>;
 
@@ -186,6 +187,16 @@ pub(super) fn check(kind: ObjectKind, map: &Obj, limits: &Limits) -> Result<(), 
             _ => {}
         },
         Process | UserAccount | WindowsRegistryKey | X509Certificate => {
+            // A process has no id-contributing properties: its id is random, UUIDv4.
+            if kind == Process {
+                let id = map.get("id").and_then(Value::as_str).unwrap_or_default();
+                let version = split_identifier(id)
+                    .map(|(_, u)| u.get_version_num())
+                    .unwrap_or(0);
+                if version != 4 {
+                    return Err(constraint("id", "a process id must use a UUIDv4"));
+                }
+            }
             let own = map.keys().any(|k| {
                 !matches!(
                     k.as_str(),
@@ -204,7 +215,10 @@ pub(super) fn check(kind: ObjectKind, map: &Obj, limits: &Limits) -> Result<(), 
                 ));
             }
         }
-        MarkingDefinition => check_marking(map)?,
+        MarkingDefinition => {
+            check_marking(map)?;
+            check_tlp_identity(map)?;
+        }
         ExtensionDefinition => {
             if !has(map, "created_by_ref") {
                 return Err(StixError::at("created_by_ref", Reason::Missing));
@@ -231,6 +245,40 @@ pub(super) fn check(kind: ObjectKind, map: &Obj, limits: &Limits) -> Result<(), 
             }
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// A marking definition that uses one of the fixed TLP ids (2.0, or the 1.0 ids STIX predefines)
+/// must define that level: a definition that reused the TLP:CLEAR id for other content would
+/// otherwise change what every object marked with it may reach.
+fn check_tlp_identity(map: &Obj) -> Result<(), StixError> {
+    let id = map.get("id").and_then(Value::as_str).unwrap_or_default();
+    let Some(level) = Tlp::from_marking_id(id) else {
+        return Ok(());
+    };
+    let extension = map
+        .get("extensions")
+        .and_then(|e| e.get(TLP_EXTENSION_ID))
+        .and_then(|e| e.get("tlp_2_0"))
+        .and_then(Value::as_str);
+    let tlp1 = (map.get("definition_type").and_then(Value::as_str) == Some("tlp"))
+        .then(|| {
+            map.get("definition")
+                .and_then(|d| d.get("tlp"))
+                .and_then(Value::as_str)
+        })
+        .flatten();
+    let defined = match (extension, tlp1) {
+        (Some(level), None) => Tlp::from_tag(&format!("tlp:{level}")),
+        (None, Some(level)) => Tlp::from_tag(&format!("tlp:{level}")),
+        _ => None,
+    };
+    if defined != Some(level) {
+        return Err(constraint(
+            "",
+            format!("{id} is the fixed id of {level} and must define exactly that level"),
+        ));
     }
     Ok(())
 }
