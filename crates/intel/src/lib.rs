@@ -38,3 +38,4 @@ pub mod observe;
 pub mod pattern;
 pub mod stix;
 pub mod tlp;
+pub mod misp;
