@@ -176,3 +176,18 @@ fn errors_are_bounded() {
     assert!(list.entries.is_empty());
     assert_eq!(list.errors.len(), shield_intel::lists::MAX_ERRORS + 1);
 }
+
+#[test]
+fn fuzz_entry_point_holds_on_awkward_inputs() {
+    for input in [
+        "",
+        "\u{feff}value\n\"unterminated",
+        "type,value\nuser-agent,\" spaced, \"\"quoted\"\" \"\nfilename,\"a,b.exe\"\n",
+        "# only a comment",
+        "0.0.0.0 evil.example\n::1 localhost\nhxxp://x[.]example/a,b\n",
+        ";;;\n\t\t\n,,,\n",
+        "filename,#hash.exe\nurl,http://x.example/#frag\n",
+    ] {
+        shield_intel::lists::fuzz_list(input.as_bytes());
+    }
+}

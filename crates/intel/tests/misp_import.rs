@@ -349,3 +349,17 @@ fn misp_sample_events_import_without_losing_the_event() {
         }
     }
 }
+
+#[test]
+fn fuzz_entry_point_survives_truncated_and_mangled_events() {
+    let text = fixture("event-small.json");
+    let bytes = text.as_bytes();
+    for cut in (0..bytes.len()).step_by(97) {
+        shield_intel::misp::fuzz_event(&bytes[..cut]);
+    }
+    let mangled = text
+        .replace("\"to_ids\": true", "\"to_ids\": {\"x\": []}")
+        .replace("\"value\": \"", "\"value\": [\"");
+    shield_intel::misp::fuzz_event(mangled.as_bytes());
+    shield_intel::misp::fuzz_event(br#"{"Event": {"uuid": "6f1c5e2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b", "Attribute": 7, "Object": [null, 1, {"name": "file", "Attribute": [{"object_relation": "md5", "type": "md5", "value": "zz"}]}]}}"#);
+}

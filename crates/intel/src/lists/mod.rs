@@ -318,3 +318,30 @@ pub fn export_text<'a>(iocs: impl IntoIterator<Item = &'a Ioc>) -> String {
     }
     out
 }
+
+/// Imports `bytes` as a list every way for fuzzing, and checks what must hold on any input: import
+/// does not panic, every error names a line, and what was imported exports to CSV that reads back
+/// to the same indicators.
+pub fn fuzz_list(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    for format in [ListFormat::Auto, ListFormat::Csv, ListFormat::Text] {
+        let list = import(text, format, "fuzz");
+        for error in list.errors.iter().take(MAX_ERRORS) {
+            assert!(
+                error.location.line.is_some(),
+                "error without a line: {error}"
+            );
+        }
+        let iocs: Vec<Ioc> = list.entries.into_iter().map(|e| e.ioc).collect();
+        let back = import_csv(&export_csv(&iocs), "fuzz-export");
+        assert!(
+            back.errors.is_empty(),
+            "export did not read back: {:?}",
+            back.errors
+        );
+        let again: Vec<Ioc> = back.entries.into_iter().map(|e| e.ioc).collect();
+        assert_eq!(again, iocs, "export changed the indicators");
+    }
+}

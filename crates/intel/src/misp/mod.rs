@@ -45,6 +45,7 @@
 mod export;
 mod feed;
 mod import;
+mod mapping;
 mod pattern;
 mod stix;
 mod value;
