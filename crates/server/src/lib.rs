@@ -1,1 +1,33 @@
-//! The Shield node: HTTP API, authentication, ingest endpoints and the processing pipeline.
+//! The Shield node: HTTP API, authentication and roles, ingest endpoints (HTTP, Elasticsearch-compatible
+//! `_bulk`, syslog), the processing pipeline, and the wiring of store, archive and detectors.
+//!
+//! # Design decisions
+//!
+//! * **Async only at the edges.** Listeners and handlers run on tokio; parsing large bodies, detection
+//!   and storage run on threads of their own ([`pipeline`]) so the runtime never waits on CPU work.
+//! * **Bounded everywhere.** Bodies are capped (`server.max_body_bytes`, after decompression), the
+//!   queue between ingest and detection is capped in events (`ingest.queue_events`); when it is full
+//!   HTTP answers 429 with `Retry-After`, syslog over TCP stops reading, syslog over UDP drops and
+//!   counts. Memory does not grow with load.
+//! * **Nothing accepted is lost on a clean stop.** [`RunningNode::stop`] stops the listeners, then
+//!   drains the queue into the store and archive before returning.
+//! * **One error shape.** Every API error is `{"error": {status, code, message, details?}}`
+//!   ([`error::ApiError`]).
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod auth;
+pub mod body;
+pub mod config;
+pub mod detectors;
+pub mod error;
+pub mod node;
+pub mod pipeline;
+pub mod state;
+pub mod stats;
+pub mod syslog;
+pub mod tls;
+
+pub use config::NodeConfig;
+pub use error::{ApiError, ServerError};
+pub use node::{RunningNode, start};

@@ -1,0 +1,364 @@
+//! Starting and stopping a node: store, admin token, detectors, pipeline, listeners.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use shield_event::{Alert, Event, Level};
+use shield_store::archive::{ArchiveConfig, EventArchive};
+use shield_store::{Role, SqliteStore, Store, TokenStore};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::auth::Authenticator;
+use crate::config::NodeConfig;
+use crate::detectors::{ReloadReport, RuleReloader};
+use crate::error::ServerError;
+use crate::pipeline::{Output, Pipeline, PipelineConfig};
+use crate::state::{AppState, SharedState};
+use crate::stats::IngestStats;
+
+/// How often in-memory ingest counters are written to the store.
+const STATS_FLUSH: Duration = Duration::from_secs(1);
+/// How often the archive is synced to disk.
+const ARCHIVE_SYNC: Duration = Duration::from_secs(1);
+/// How often archive retention runs.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// A node that is running.
+pub struct RunningNode {
+    /// Where the HTTP API listens.
+    pub http_addr: SocketAddr,
+    /// Whether the API speaks TLS.
+    pub tls: bool,
+    /// Where the syslog UDP listener is bound, if on.
+    pub syslog_udp: Option<SocketAddr>,
+    /// Where the syslog TCP listener is bound, if on.
+    pub syslog_tcp: Option<SocketAddr>,
+    /// The admin token created at this start (first start without `SHIELD_ADMIN_TOKEN`); print it once.
+    pub created_admin_token: Option<String>,
+    state: SharedState,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningNode {
+    /// The shared state (for embedding and tests).
+    pub fn state(&self) -> &SharedState {
+        &self.state
+    }
+
+    /// The API's base URL.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.http_addr)
+    }
+
+    /// Reloads the Sigma rules (as SIGHUP does).
+    pub fn reload(&self) -> Result<ReloadReport, String> {
+        reload_detectors(&self.state)
+    }
+
+    /// Stops the listeners, lets in-flight requests finish, drains the pipeline so every accepted event
+    /// is stored, and flushes the statistics.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let state = Arc::clone(&self.state);
+        let drained = tokio::task::spawn_blocking(move || {
+            state.pipeline.shutdown();
+            state.stats.flush(state.store.as_ref())
+        })
+        .await;
+        match drained {
+            Ok(Ok(())) => tracing::info!("node stopped; every accepted event was stored"),
+            Ok(Err(e)) => {
+                tracing::error!("node stopped, but the last statistics could not be written: {e}")
+            }
+            Err(e) => tracing::error!("stopping the pipeline failed: {e}"),
+        }
+    }
+}
+
+/// Rebuilds the detectors and swaps them into the running pipeline.
+pub fn reload_detectors(state: &AppState) -> Result<ReloadReport, String> {
+    let (set, report) = state.reloader.build()?;
+    state.pipeline.set_detectors(set);
+    tracing::info!(
+        "detectors reloaded: {} rules, {} rejected",
+        report.rules_loaded,
+        report.rules_rejected
+    );
+    Ok(report)
+}
+
+/// Starts a node. `admin_token` is the value of `SHIELD_ADMIN_TOKEN`, if set.
+pub async fn start(
+    config: NodeConfig,
+    admin_token: Option<String>,
+) -> Result<RunningNode, ServerError> {
+    let data_dir = config.server.data_dir.clone();
+    std::fs::create_dir_all(&data_dir).map_err(|e| {
+        ServerError::io(
+            format!("cannot create data directory {}", data_dir.display()),
+            e,
+        )
+    })?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&data_dir)?);
+    let org = config.server.organisation.clone();
+
+    let created_admin_token = ensure_admin_token(store.as_ref(), admin_token.as_deref(), &org)?;
+
+    let min_level = config
+        .sigma
+        .min_level
+        .as_deref()
+        .map(|l| l.parse::<Level>())
+        .transpose()
+        .map_err(|e| ServerError::Config {
+            key: "sigma.min_level".to_owned(),
+            message: e.to_string(),
+        })?;
+    let reloader = RuleReloader::new(
+        config.sigma.rules.clone(),
+        config.sigma.mapping.clone(),
+        min_level,
+    );
+    let (detectors, report) = reloader.build().map_err(|message| ServerError::Config {
+        key: "sigma.rules".to_owned(),
+        message,
+    })?;
+    if report.rules_rejected > 0 {
+        tracing::warn!(
+            "{} Sigma rules could not be loaded; GET /api/v1/rules lists them",
+            report.rules_rejected
+        );
+    }
+
+    let archive = if config.archive.enabled {
+        let cfg = ArchiveConfig {
+            retention: Duration::from_secs(config.archive.retention_days.saturating_mul(86_400)),
+            segment_max_bytes: config.archive.segment_max_mib.saturating_mul(1024 * 1024),
+            ..ArchiveConfig::default()
+        };
+        Some(EventArchive::open(&data_dir, cfg)?)
+    } else {
+        None
+    };
+    let workers = match config.ingest.workers {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+        n => n,
+    };
+    let output = NodeOutput {
+        store: Arc::clone(&store),
+        archive,
+        last_sync: Instant::now(),
+        last_retention: None,
+    };
+    let pipeline = Pipeline::start(
+        PipelineConfig {
+            queue_events: config.ingest.queue_events,
+            workers,
+        },
+        detectors,
+        Box::new(output),
+    );
+    let stats = IngestStats::load(store.as_ref())?;
+    let state: SharedState = Arc::new(AppState {
+        auth: Authenticator::new(Arc::clone(&store) as Arc<dyn TokenStore>, org.clone()),
+        store,
+        pipeline,
+        stats,
+        reloader,
+        started: Instant::now(),
+        config,
+    });
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+
+    // HTTP API.
+    let listen = state.config.listen_addr()?;
+    let tcp = TcpListener::bind(listen)
+        .await
+        .map_err(|e| ServerError::io(format!("cannot listen on {listen} (server.listen)"), e))?;
+    let http_addr = tcp
+        .local_addr()
+        .map_err(|e| ServerError::io("cannot read the listen address", e))?;
+    let router = crate::api::router(Arc::clone(&state));
+    let tls = match (&state.config.server.tls_cert, &state.config.server.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let is_tls = tls.is_some();
+    let mut rx = shutdown_rx.clone();
+    let graceful = async move {
+        let _ = rx.changed().await;
+    };
+    tasks.push(match tls {
+        Some(config) => {
+            let listener = crate::tls::TlsListener::new(tcp, config)
+                .map_err(|e| ServerError::io("cannot start the TLS listener", e))?;
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(graceful)
+                    .await
+                {
+                    tracing::error!("https server failed: {e}");
+                }
+            })
+        }
+        None => tokio::spawn(async move {
+            if let Err(e) = axum::serve(tcp, router)
+                .with_graceful_shutdown(graceful)
+                .await
+            {
+                tracing::error!("http server failed: {e}");
+            }
+        }),
+    });
+
+    // Syslog.
+    let mut syslog_udp = None;
+    if let Some(addr) = &state.config.ingest.syslog_udp {
+        let socket = UdpSocket::bind(addr).await.map_err(|e| {
+            ServerError::io(
+                format!("cannot bind syslog udp {addr} (ingest.syslog_udp)"),
+                e,
+            )
+        })?;
+        syslog_udp = socket.local_addr().ok();
+        tasks.push(tokio::spawn(crate::syslog::run_udp(
+            socket,
+            Arc::clone(&state),
+            shutdown_rx.clone(),
+        )));
+    }
+    let mut syslog_tcp = None;
+    if let Some(addr) = &state.config.ingest.syslog_tcp {
+        let listener = TcpListener::bind(addr).await.map_err(|e| {
+            ServerError::io(
+                format!("cannot bind syslog tcp {addr} (ingest.syslog_tcp)"),
+                e,
+            )
+        })?;
+        syslog_tcp = listener.local_addr().ok();
+        tasks.push(tokio::spawn(crate::syslog::run_tcp(
+            listener,
+            Arc::clone(&state),
+            shutdown_rx.clone(),
+        )));
+    }
+
+    // Statistics flusher.
+    let flush_state = Arc::clone(&state);
+    let mut rx = shutdown_rx.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(STATS_FLUSH) => {}
+                _ = rx.changed() => return,
+            }
+            let st = Arc::clone(&flush_state);
+            let flushed =
+                tokio::task::spawn_blocking(move || st.stats.flush(st.store.as_ref())).await;
+            if let Ok(Err(e)) = flushed {
+                tracing::warn!("cannot write ingest statistics (kept for the next try): {e}");
+            }
+        }
+    }));
+
+    Ok(RunningNode {
+        http_addr,
+        tls: is_tls,
+        syslog_udp,
+        syslog_tcp,
+        created_admin_token,
+        state,
+        shutdown,
+        tasks,
+    })
+}
+
+/// Makes sure an admin can log in: imports `SHIELD_ADMIN_TOKEN` when given, otherwise creates an
+/// admin token when there is none and returns it (to be printed once).
+pub fn ensure_admin_token(
+    store: &dyn Store,
+    from_env: Option<&str>,
+    org: &str,
+) -> Result<Option<String>, ServerError> {
+    if let Some(secret) = from_env.map(str::trim).filter(|s| !s.is_empty()) {
+        if secret.len() < 16 {
+            return Err(ServerError::Config {
+                key: "SHIELD_ADMIN_TOKEN".to_owned(),
+                message: "must be at least 16 characters".to_owned(),
+            });
+        }
+        store.import_token("admin (SHIELD_ADMIN_TOKEN)", Role::Admin, Some(org), secret)?;
+        return Ok(None);
+    }
+    if store.count_tokens(Some(Role::Admin))? > 0 {
+        return Ok(None);
+    }
+    let (_, secret) = store.create_token("admin", Role::Admin, Some(org))?;
+    Ok(Some(secret))
+}
+
+/// Writes processed batches: events to the archive, alerts to the store.
+struct NodeOutput {
+    store: Arc<dyn Store>,
+    archive: Option<EventArchive>,
+    last_sync: Instant,
+    last_retention: Option<Instant>,
+}
+
+impl Output for NodeOutput {
+    fn write(&mut self, events: &[Event], alerts: &[Alert]) -> Result<(), String> {
+        let mut errors = Vec::new();
+        if let Some(archive) = self.archive.as_mut() {
+            if let Err(e) = archive.append(events) {
+                errors.push(format!("archive: {e}"));
+            }
+            if self.last_sync.elapsed() >= ARCHIVE_SYNC {
+                if let Err(e) = archive.sync() {
+                    errors.push(format!("archive sync: {e}"));
+                }
+                self.last_sync = Instant::now();
+            }
+            if self
+                .last_retention
+                .is_none_or(|t| t.elapsed() >= RETENTION_EVERY)
+            {
+                self.last_retention = Some(Instant::now());
+                match archive.apply_retention(Utc::now()) {
+                    Ok(report) => tracing::debug!("archive retention: {report:?}"),
+                    Err(e) => errors.push(format!("archive retention: {e}")),
+                }
+            }
+        }
+        if !alerts.is_empty() {
+            if let Err(e) = self.store.insert_alerts(alerts) {
+                errors.push(format!("alerts: {e}"));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(archive) = self.archive.as_mut() {
+            if let Err(e) = archive.sync() {
+                tracing::error!("archive sync at shutdown failed: {e}");
+            }
+        }
+    }
+}
