@@ -47,6 +47,7 @@
 mod index;
 mod indicators;
 mod intervals;
+mod stix;
 mod tables;
 
 use std::sync::{Arc, LazyLock};
@@ -60,6 +61,7 @@ use crate::observe::{Observable, ObservableExtractor};
 use tables::{IocTables, ProbeKey, probe_key};
 
 pub use indicators::{IndicatorInfo, IndicatorRecord, IndicatorTable};
+pub use stix::{PatternIocs, indicator_record, pattern_iocs};
 
 /// The number of an indicator in the caller's (or an [`IndicatorTable`]'s) side table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
