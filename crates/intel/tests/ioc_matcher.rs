@@ -308,3 +308,59 @@ fn live_networks_match_before_and_after_rebuild() {
     assert_eq!(refs(&m, IocKind::Ipv4, "198.51.100.200"), vec![3]);
     assert_eq!(refs(&m, IocKind::Ipv4, "203.0.113.16"), Vec::<u32>::new());
 }
+
+#[test]
+fn intel_detector_raises_one_alert_per_event_and_indicator() {
+    use shield_event::{AlertKind, Detector, Level};
+    use shield_intel::matcher::{IndicatorRecord, IndicatorSet, IndicatorTable, IntelDetector};
+
+    let mut table = IndicatorTable::new();
+    let c2 = table
+        .push(&IndicatorRecord {
+            id: "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f".into(),
+            name: Some("C2 domain".into()),
+            marking: Some(shield_intel::tlp::Tlp::Amber.marking_id().into()),
+            valid_until: None,
+            confidence: Some(90),
+        })
+        .unwrap();
+    let expired = table
+        .push(&IndicatorRecord {
+            id: "indicator--00000000-0000-4000-8000-000000000001".into(),
+            valid_until: chrono::DateTime::from_timestamp(1_000_000_000, 0),
+            ..IndicatorRecord::default()
+        })
+        .unwrap();
+    let domain = ioc(IocKind::Domain, "evil.com");
+    let addr = ioc(IocKind::Ipv4, "203.0.113.5");
+    let matcher = IocMatcher::build([(&domain, c2), (&addr, c2), (&addr, expired)]).unwrap();
+    let detector = IntelDetector::new(IndicatorSet {
+        matcher: Arc::new(matcher),
+        table: Arc::new(table),
+    });
+    let events = vec![
+        event(
+            json!({"@timestamp": "2026-01-01T00:00:00Z", "dns": {"question": {"name": "x.evil.com"}}, "destination": {"ip": "203.0.113.5"}}),
+        ),
+        event(json!({"@timestamp": "2026-01-01T00:00:00Z", "destination": {"ip": "10.0.0.1"}})),
+    ];
+    let mut alerts = Vec::new();
+    detector.detect(&events, &mut alerts);
+    assert_eq!(alerts.len(), 1);
+    let alert = &alerts[0];
+    assert_eq!(alert.kind, AlertKind::Intel);
+    assert_eq!(
+        alert.rule.id,
+        "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
+    );
+    assert_eq!(alert.rule.title, "C2 domain");
+    assert_eq!(alert.rule.level, Level::High);
+    assert_eq!(alert.details["tlp"], "tlp:amber");
+    assert_eq!(alert.details["matches"].as_array().unwrap().len(), 2);
+
+    // A new generation replaces the old one at once.
+    detector.replace(IndicatorSet::default());
+    alerts.clear();
+    detector.detect(&events, &mut alerts);
+    assert!(alerts.is_empty());
+}

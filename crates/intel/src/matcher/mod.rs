@@ -44,6 +44,7 @@
 //! Hash tables use the Fx hash: indicator values come from curated feeds, and lookups of
 //! attacker-chosen values cannot collide on purpose with keys they do not know.
 
+mod detector;
 mod index;
 mod indicators;
 mod intervals;
@@ -60,6 +61,7 @@ use crate::ioc::{Ioc, IocKind, url_host};
 use crate::observe::{Observable, ObservableExtractor};
 use tables::{IocTables, ProbeKey, probe_key};
 
+pub use detector::{IndicatorSet, IntelDetector};
 pub use indicators::{IndicatorInfo, IndicatorRecord, IndicatorTable};
 pub use stix::{PatternIocs, indicator_record, pattern_iocs};
 
