@@ -4,11 +4,18 @@
 //! built; a rule set that fails to load as a whole leaves the running detectors untouched. Rules that
 //! fail individually are reported and skipped, as `shield hunt` does.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use serde::Serialize;
+
+use shield_event::{Detector, Level};
+use shield_sigma::{
+    CompiledRuleSet, LoadOptions, Mapping, RuleBody, RuleSet, Severity, SigmaDetector, load_rules,
+};
 
 use crate::pipeline::DetectorSet;
 
@@ -32,17 +39,13 @@ const MAX_REPORTED_ERRORS: usize = 200;
 pub struct RuleReloader {
     rules: Vec<PathBuf>,
     mapping: Option<PathBuf>,
-    min_level: Option<shield_event::Level>,
+    min_level: Option<Level>,
     last: Mutex<ReloadReport>,
 }
 
 impl RuleReloader {
     /// A reloader over rule folders, an optional mapping file and a minimum level.
-    pub fn new(
-        rules: Vec<PathBuf>,
-        mapping: Option<PathBuf>,
-        min_level: Option<shield_event::Level>,
-    ) -> Self {
+    pub fn new(rules: Vec<PathBuf>, mapping: Option<PathBuf>, min_level: Option<Level>) -> Self {
         RuleReloader {
             rules,
             mapping,
@@ -56,16 +59,84 @@ impl RuleReloader {
         self.last.lock().clone()
     }
 
-    /// Builds a new detector set; an error leaves nothing changed.
+    /// Builds a new detector set; an error leaves nothing changed. Without rule folders the set is
+    /// empty. A rule folder that does not exist, a mapping file that does not parse, or rule folders
+    /// in which not a single rule loads are errors; single bad rules are reported and skipped.
     pub fn build(&self) -> Result<(DetectorSet, ReloadReport), String> {
-        let _ = (&self.rules, &self.mapping, &self.min_level);
-        let report = ReloadReport {
+        let mut report = ReloadReport {
             loaded_at: Some(Utc::now()),
             ..ReloadReport::default()
         };
+        if self.rules.is_empty() {
+            *self.last.lock() = report.clone();
+            return Ok((DetectorSet::default(), report));
+        }
+        for dir in &self.rules {
+            if !dir.exists() {
+                return Err(format!("rule path {} does not exist", dir.display()));
+            }
+        }
+        let mut mapping = Mapping::default_windows();
+        if let Some(path) = &self.mapping {
+            let user = Mapping::from_file(path).map_err(|e| format!("sigma.mapping: {e}"))?;
+            // The user's entries come first, so they win where both describe a log source.
+            let mut entries = user.entries;
+            entries.extend(mapping.entries);
+            mapping.entries = entries;
+        }
+        let (mut set, load_errors) = load_rules(&self.rules, &LoadOptions::default());
+        if let Some(min) = self.min_level {
+            set = below_level_dropped(set, min);
+        }
+        let (compiled, compile_errors) = CompiledRuleSet::compile(&set, &mapping);
+        let errors: Vec<_> = load_errors
+            .into_iter()
+            .chain(compile_errors)
+            .filter(|e| e.severity == Severity::Error)
+            .collect();
+        if compiled.is_empty() && !errors.is_empty() {
+            return Err(format!(
+                "no rule could be loaded from {} ({} errors; first: {})",
+                self.rules
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                errors.len(),
+                errors[0]
+            ));
+        }
+        report.rules_loaded = compiled.len() + compiled.stats().correlations;
+        report.rules_rejected = errors.len();
+        report.errors = truncate_errors(errors.iter().map(ToString::to_string));
+        let detector: Arc<dyn Detector> = Arc::new(SigmaDetector::new(Arc::new(compiled)));
         *self.last.lock() = report.clone();
-        Ok((DetectorSet::default(), report))
+        Ok((DetectorSet::new(vec![detector]), report))
     }
+}
+
+/// Drops detection rules below `min`, except those a correlation rule counts.
+fn below_level_dropped(set: RuleSet, min: Level) -> RuleSet {
+    let referenced: HashSet<String> = set
+        .rules
+        .iter()
+        .filter_map(|r| match &r.body {
+            RuleBody::Correlation(c) => Some(c.rules.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let kept = set
+        .rules
+        .into_iter()
+        .filter(|r| {
+            !matches!(r.body, RuleBody::Detection(_))
+                || r.level.is_none_or(|l| l >= min)
+                || r.id.as_ref().is_some_and(|id| referenced.contains(id))
+                || r.name.as_ref().is_some_and(|n| referenced.contains(n))
+        })
+        .collect();
+    RuleSet::new(kept)
 }
 
 /// Keeps at most [`MAX_REPORTED_ERRORS`] messages.
