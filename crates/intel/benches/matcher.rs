@@ -259,6 +259,36 @@ fn lookups(c: &mut Criterion) {
             black_box(found)
         })
     });
+    // Whole events: observable extraction plus lookups, over common layouts.
+    let events: Vec<shield_event::Event> = [
+        serde_json::json!({"Event": {"System": {"EventID": 3}, "EventData": {
+            "Image": "C:\\Users\\bob\\AppData\\Local\\Temp\\invoice.exe", "SourceIp": "10.0.0.12",
+            "DestinationIp": "203.0.113.5", "DestinationHostname": "c2.evil.example", "DestinationPort": 443}}}),
+        serde_json::json!({"Event": {"System": {"EventID": 1}, "EventData": {
+            "Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd.exe /c whoami",
+            "Hashes": "SHA1=DA39A3EE5E6B4B0D3255BFEF95601890AFD80709,MD5=D41D8CD98F00B204E9800998ECF8427E,SHA256=E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855,IMPHASH=00000000000000000000000000000000",
+            "ParentImage": "C:\\Windows\\explorer.exe", "User": "CORP\\bob"}}}),
+        serde_json::json!({"@timestamp": "2026-01-01T00:00:00Z", "source": {"ip": "10.0.0.5", "port": 5555},
+            "destination": {"ip": "198.51.100.20", "domain": "cdn.example.com", "port": 443},
+            "url": {"full": "https://cdn.example.com/a/b.js?x=1"}, "user_agent": {"original": "Mozilla/5.0"},
+            "event": {"category": "network"}, "host": {"name": "ws1"}}),
+        serde_json::json!({"timestamp": "2026-01-01T00:00:00Z", "event_type": "dns", "src_ip": "10.0.0.3",
+            "dest_ip": "10.0.0.53", "dns": {"type": "query", "rrname": "login.example.org", "rrtype": "A"}}),
+    ]
+    .into_iter()
+    .map(|d| shield_event::Event::new(d, std::sync::Arc::from("bench"), shield_event::Format::Json))
+    .collect();
+    let mut hits = Vec::new();
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function("match_event_4_layouts", |b| {
+        b.iter(|| {
+            hits.clear();
+            for e in &events {
+                fx.matcher.match_event(e, &mut hits);
+            }
+            black_box(hits.len())
+        })
+    });
     let mut live = fx.matcher.clone();
     group.throughput(Throughput::Elements(1000));
     group.bench_function("live_insert_1000", |b| {

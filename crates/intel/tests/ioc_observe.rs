@@ -299,3 +299,39 @@ fn observables_per_event_are_bounded() {
         shield_intel::observe::MAX_OBSERVABLES
     );
 }
+
+#[test]
+fn sigma_regression_sysmon_event_from_shared_data() {
+    let Some(dir) = std::env::var_os("SHIELD_SHARED_DATA") else {
+        eprintln!("skipping: SHIELD_SHARED_DATA not set");
+        return;
+    };
+    let path = std::path::Path::new(&dir).join(
+        "sigma/regression_data/rules/windows/process_creation/proc_creation_win_curl_custom_user_agent/85de1f22-d189-44e4-8239-dc276b45379b.json",
+    );
+    let text = std::fs::read_to_string(&path).expect("sigma regression data is missing");
+    let data: Value = serde_json::from_str(&text).unwrap();
+    let found = observables(&ObservableExtractor::default(), data);
+    assert!(
+        found.contains(&o(
+            IocKind::Md5,
+            "DBB2D090D2098B2B995FA067FDEF839F",
+            "Hashes"
+        )),
+        "{found:?}"
+    );
+    assert!(found.contains(&o(
+        IocKind::Sha256,
+        "8955D2A45404A59C2E3772F3C76AEEAE48AEDF100BE328C003D7A4DF5342B491",
+        "Hashes"
+    )));
+    assert!(found.contains(&o(IocKind::FileName, "curl.exe", "Image")));
+    assert!(found.contains(&o(IocKind::FileName, "curl.exe", "OriginalFileName")));
+    assert!(found.contains(&o(IocKind::FileName, "cmd.exe", "ParentImage")));
+    // IMPHASH is an import-table hash, not a file hash.
+    assert!(
+        !found
+            .iter()
+            .any(|(_, v, _)| v == "213443B550A6683661EB0CF00CF04681")
+    );
+}

@@ -2,9 +2,9 @@
 //!
 //! * [`FixedIndex`] (addresses, hashes, networks): the table's buckets hold the key itself and its
 //!   first reference, so a lookup touches the control bytes and one bucket, two cache lines.
-//! * [`Index`] over [`ByteKeys`] (domains, URLs, …): strings live once in a byte arena and the
-//!   hash table holds only `u32` positions into it (hashbrown's `HashTable<u32>`: 4 bytes plus one
-//!   control byte per bucket), so long values are not padded into buckets.
+//! * [`StrIndex`] (domains, URLs, …): strings live once in a length-prefixed byte arena and the
+//!   buckets hold the key's offset and first reference (8 bytes), so long values are not padded
+//!   into buckets and a hit touches three cache lines: control bytes, bucket, key.
 //!
 //! In both, the rare second and later references of the same key go to a small side map, so the
 //! common one-indicator-per-value case costs no list allocation.
@@ -16,143 +16,87 @@ use rustc_hash::{FxHashMap, FxHasher};
 
 use super::MatcherError;
 
-/// Where the keys of an [`Index`] live.
-pub(crate) trait KeyStore: Default + Clone {
-    /// The borrowed key type.
-    type Key: ?Sized + Eq;
-    /// Key number `i` (which exists).
-    fn key(&self, i: usize) -> &Self::Key;
-    /// Appends a key.
-    fn push(&mut self, key: &Self::Key) -> Result<(), MatcherError>;
-    /// The key's hash.
-    fn hash(key: &Self::Key) -> u64;
-    /// Bytes allocated on the heap.
-    fn heap_bytes(&self) -> usize;
-    /// Releases spare capacity.
-    fn shrink(&mut self);
-}
-
 fn fx<T: Hash + ?Sized>(value: &T) -> u64 {
     let mut h = FxHasher::default();
     value.hash(&mut h);
     h.finish()
 }
 
-/// Byte-string keys (domains, URLs, …) in one arena; key `i` ends at `ends[i]` and starts where
-/// key `i - 1` ends.
+/// Byte-string keys (domains, URLs, …): each key is written once into an arena, prefixed by its
+/// length (two bytes, little-endian); the table's buckets hold the key's offset and its first
+/// reference, so a hit touches the control bytes, one bucket and the key.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ByteKeys {
+pub(crate) struct StrIndex {
     bytes: Vec<u8>,
-    ends: Vec<u32>,
-}
-
-impl KeyStore for ByteKeys {
-    type Key = [u8];
-
-    fn key(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.bytes[start..self.ends[i] as usize]
-    }
-
-    fn push(&mut self, key: &[u8]) -> Result<(), MatcherError> {
-        let end = self
-            .bytes
-            .len()
-            .checked_add(key.len())
-            .and_then(|end| u32::try_from(end).ok())
-            .ok_or(MatcherError::Full)?;
-        self.bytes.extend_from_slice(key);
-        self.ends.push(end);
-        Ok(())
-    }
-
-    fn hash(key: &[u8]) -> u64 {
-        fx(key)
-    }
-
-    fn heap_bytes(&self) -> usize {
-        self.bytes.capacity() + self.ends.capacity() * size_of::<u32>()
-    }
-
-    fn shrink(&mut self) {
-        self.bytes.shrink_to_fit();
-        self.ends.shrink_to_fit();
-    }
-}
-
-/// A hash index from keys to indicator references (see the module docs).
-#[derive(Clone, Debug)]
-pub(crate) struct Index<S: KeyStore> {
-    store: S,
-    /// The first reference of key `i`.
-    refs: Vec<u32>,
-    /// Further references of key `i`, rare.
+    table: HashTable<(u32, u32)>,
+    /// Further references of the key at an offset, rare.
     extra: FxHashMap<u32, Vec<u32>>,
-    table: HashTable<u32>,
 }
 
-impl<S: KeyStore> Default for Index<S> {
-    fn default() -> Self {
-        Index {
-            store: S::default(),
-            refs: Vec::new(),
-            extra: FxHashMap::default(),
-            table: HashTable::new(),
-        }
-    }
+/// The key written at `offset` of `bytes` (empty if the arena is inconsistent, which it never is).
+#[inline]
+fn key_at(bytes: &[u8], offset: u32) -> &[u8] {
+    let at = offset as usize;
+    let (Some(&lo), Some(&hi)) = (bytes.get(at), bytes.get(at + 1)) else {
+        return &[];
+    };
+    let len = usize::from(u16::from_le_bytes([lo, hi]));
+    bytes.get(at + 2..at + 2 + len).unwrap_or(&[])
 }
 
-impl<S: KeyStore> Index<S> {
+impl StrIndex {
     /// Adds `(key, reference)`; answers whether the pair is new.
-    pub(crate) fn insert(&mut self, key: &S::Key, reference: u32) -> Result<bool, MatcherError> {
-        let hash = S::hash(key);
-        let store = &self.store;
-        if let Some(&i) = self.table.find(hash, |&i| store.key(i as usize) == key) {
-            if self.refs[i as usize] == reference {
+    pub(crate) fn insert(&mut self, key: &[u8], reference: u32) -> Result<bool, MatcherError> {
+        let hash = fx(key);
+        let bytes = &self.bytes;
+        if let Some(&(offset, first)) = self.table.find(hash, |&(o, _)| key_at(bytes, o) == key) {
+            if first == reference {
                 return Ok(false);
             }
-            let more = self.extra.entry(i).or_default();
+            let more = self.extra.entry(offset).or_default();
             if more.contains(&reference) {
                 return Ok(false);
             }
             more.push(reference);
             return Ok(true);
         }
-        let i = u32::try_from(self.refs.len()).map_err(|_| MatcherError::Full)?;
-        self.store.push(key)?;
-        self.refs.push(reference);
-        let store = &self.store;
+        let len = u16::try_from(key.len()).map_err(|_| MatcherError::Full)?;
+        let offset = u32::try_from(self.bytes.len()).map_err(|_| MatcherError::Full)?;
+        if self.bytes.len() + key.len() + 2 > u32::MAX as usize {
+            return Err(MatcherError::Full);
+        }
+        self.bytes.extend_from_slice(&len.to_le_bytes());
+        self.bytes.extend_from_slice(key);
+        let bytes = &self.bytes;
         self.table
-            .insert_unique(hash, i, |&j| S::hash(store.key(j as usize)));
+            .insert_unique(hash, (offset, reference), |&(o, _)| fx(key_at(bytes, o)));
         Ok(true)
     }
 
     /// Calls `found` with every reference stored under `key`.
     #[inline]
-    pub(crate) fn probe(&self, key: &S::Key, mut found: impl FnMut(u32)) {
-        if self.refs.is_empty() {
+    pub(crate) fn probe(&self, key: &[u8], mut found: impl FnMut(u32)) {
+        if self.table.is_empty() {
             return;
         }
-        let hash = S::hash(key);
-        if let Some(&i) = self
-            .table
-            .find(hash, |&i| self.store.key(i as usize) == key)
+        let bytes = &self.bytes;
+        if let Some(&(offset, first)) = self.table.find(fx(key), |&(o, _)| key_at(bytes, o) == key)
         {
-            found(self.refs[i as usize]);
+            found(first);
             if !self.extra.is_empty() {
-                if let Some(more) = self.extra.get(&i) {
+                if let Some(more) = self.extra.get(&offset) {
                     more.iter().for_each(|&r| found(r));
                 }
             }
         }
     }
 
-    /// Calls `visit` with every `(key, reference)` pair.
-    pub(crate) fn for_each(&self, mut visit: impl FnMut(&S::Key, u32)) {
-        for (i, &first) in self.refs.iter().enumerate() {
-            let key = self.store.key(i);
+    /// Calls `visit` with every `(key, reference)` pair, the pairs of one key together.
+    pub(crate) fn for_each(&self, mut visit: impl FnMut(&[u8], u32)) {
+        for &(offset, first) in &self.table {
+            let key = key_at(&self.bytes, offset);
             visit(key, first);
-            if let Some(more) = u32::try_from(i).ok().and_then(|i| self.extra.get(&i)) {
+            if let Some(more) = self.extra.get(&offset) {
                 more.iter().for_each(|&r| visit(key, r));
             }
         }
@@ -160,7 +104,7 @@ impl<S: KeyStore> Index<S> {
 
     /// The same index without the pairs whose reference `drop` selects.
     pub(crate) fn retain_refs(&self, drop: impl Fn(u32) -> bool) -> Result<Self, MatcherError> {
-        let mut out = Index::default();
+        let mut out = StrIndex::default();
         let mut result = Ok(());
         self.for_each(|key, r| {
             if !drop(r) && result.is_ok() {
@@ -172,16 +116,14 @@ impl<S: KeyStore> Index<S> {
 
     /// The number of `(key, reference)` pairs.
     pub(crate) fn pairs(&self) -> usize {
-        self.refs.len() + self.extra.values().map(Vec::len).sum::<usize>()
+        self.table.len() + self.extra.values().map(Vec::len).sum::<usize>()
     }
 
     /// Releases spare capacity (after a bulk build).
     pub(crate) fn shrink(&mut self) {
-        self.store.shrink();
-        self.refs.shrink_to_fit();
-        let store = &self.store;
-        self.table
-            .shrink_to_fit(|&j| S::hash(store.key(j as usize)));
+        self.bytes.shrink_to_fit();
+        let bytes = &self.bytes;
+        self.table.shrink_to_fit(|&(o, _)| fx(key_at(bytes, o)));
     }
 
     /// Bytes allocated on the heap (the side map of repeated keys is estimated).
@@ -191,10 +133,7 @@ impl<S: KeyStore> Index<S> {
             .values()
             .map(|v| v.capacity() * 4 + size_of::<(u32, Vec<u32>)>() + 1)
             .sum();
-        self.store.heap_bytes()
-            + self.refs.capacity() * size_of::<u32>()
-            + self.table.allocation_size()
-            + extra
+        self.bytes.capacity() + self.table.allocation_size() + extra
     }
 }
 
@@ -304,7 +243,7 @@ mod tests {
 
     #[test]
     fn repeated_keys_collect_every_reference_once() {
-        let mut index: Index<ByteKeys> = Index::default();
+        let mut index = StrIndex::default();
         assert!(index.insert(b"evil.example", 1).unwrap());
         assert!(index.insert(b"evil.example", 2).unwrap());
         assert!(!index.insert(b"evil.example", 2).unwrap());

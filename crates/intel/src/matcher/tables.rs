@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use super::index::{ByteKeys, FixedIndex, Index};
+use super::index::{FixedIndex, StrIndex};
 use super::intervals::Intervals;
 use super::{MatchVia, MatcherError};
 use crate::ioc::{Ioc, IocKind, domain_label_count, hex_decode};
@@ -44,13 +44,13 @@ pub(crate) struct IocTables {
     sha1: FixedIndex<[u8; 20]>,
     sha256: FixedIndex<[u8; 32]>,
     sha512: FixedIndex<[u8; 64]>,
-    domain: Index<ByteKeys>,
+    domain: StrIndex,
     /// Bit `n` set when some domain has `n` labels (1..=127).
     domain_labels: u128,
-    url: Index<ByteKeys>,
-    email: Index<ByteKeys>,
-    file_name: Index<ByteKeys>,
-    user_agent: Index<ByteKeys>,
+    url: StrIndex,
+    email: StrIndex,
+    file_name: StrIndex,
+    user_agent: StrIndex,
 }
 
 fn v4_mask(len: u32) -> u32 {
@@ -130,7 +130,7 @@ impl IocTables {
         }
     }
 
-    fn text_index(&self, kind: IocKind) -> &Index<ByteKeys> {
+    fn text_index(&self, kind: IocKind) -> &StrIndex {
         match kind {
             IocKind::Url => &self.url,
             IocKind::Email => &self.email,
@@ -139,7 +139,7 @@ impl IocTables {
         }
     }
 
-    fn text_index_mut(&mut self, kind: IocKind) -> &mut Index<ByteKeys> {
+    fn text_index_mut(&mut self, kind: IocKind) -> &mut StrIndex {
         match kind {
             IocKind::Url => &mut self.url,
             IocKind::Email => &mut self.email,
