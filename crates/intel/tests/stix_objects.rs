@@ -799,3 +799,22 @@ fn builders_make_objects_a_validator_accepts() {
     assert_eq!(round.as_indicator().unwrap().valid_from(), Some(now));
     assert!(round.as_indicator().unwrap().is_valid_at(now));
 }
+
+#[test]
+fn fuzz_entry_point_holds_its_invariants_on_samples_and_garbage() {
+    let bundle = json!({"type": "bundle", "id": "bundle--44af6c39-c09b-49c5-9de2-394224b04982", "objects": samples()});
+    shield_intel::stix::fuzz_bundle(serde_json::to_string(&bundle).unwrap().as_bytes());
+    for garbage in [
+        &b""[..],
+        b"{",
+        b"[]",
+        b"{\"type\":\"bundle\"}",
+        b"{\"type\":\"bundle\",\"id\":\"bundle--x\"}",
+        b"\xff",
+    ] {
+        shield_intel::stix::fuzz_bundle(garbage);
+    }
+    let floats = json!({"type": "bundle", "id": "bundle--44af6c39-c09b-49c5-9de2-394224b04982",
+        "objects": [{"type": "x-thing", "id": "x-thing--44af6c39-c09b-49c5-9de2-394224b04982", "x_f": [100.0, 1e21, 0.1]}]});
+    shield_intel::stix::fuzz_bundle(floats.to_string().as_bytes());
+}

@@ -115,6 +115,11 @@ impl Parser {
         }
     }
 
+    /// The token at the cursor, to move its text out when consuming it.
+    fn peek_mut(&mut self) -> Option<&mut Tok> {
+        self.tokens.get_mut(self.pos).map(|t| &mut t.tok)
+    }
+
     fn next(&mut self) -> Option<Tok> {
         let tok = self.tokens.get(self.pos).map(|t| t.tok.clone());
         if tok.is_some() {
@@ -335,9 +340,9 @@ impl Parser {
             Operator::Gt | Operator::Lt | Operator::Ge | Operator::Le => self.primitive(false)?,
             Operator::In => self.set()?,
             Operator::Like | Operator::Matches | Operator::IsSubset | Operator::IsSuperset => {
-                match self.peek() {
+                match self.peek_mut() {
                     Some(Tok::Str(s)) => {
-                        let s = s.clone();
+                        let s = std::mem::take(s);
                         self.pos += 1;
                         Constant::Str(s)
                     }
@@ -355,14 +360,14 @@ impl Parser {
 
     /// A literal; booleans only where `allow_bool` (equality), as the grammar says.
     fn primitive(&mut self, allow_bool: bool) -> Result<Constant, PatternError> {
-        let constant = match self.peek() {
-            Some(Tok::Str(s)) => Constant::Str(s.clone()),
+        let constant = match self.peek_mut() {
+            Some(Tok::Str(s)) => Constant::Str(std::mem::take(s)),
             Some(Tok::Int { value, .. }) => Constant::Int(*value),
             Some(Tok::Float { value, .. }) => Constant::Float(*value),
             Some(Tok::Bool(b)) if allow_bool => Constant::Bool(*b),
             Some(Tok::Timestamp(t)) => Constant::Timestamp(*t),
-            Some(Tok::Hex(h)) => Constant::Hex(h.clone()),
-            Some(Tok::Binary(b)) => Constant::Binary(b.clone()),
+            Some(Tok::Hex(h)) => Constant::Hex(std::mem::take(h)),
+            Some(Tok::Binary(b)) => Constant::Binary(std::mem::take(b)),
             _ => {
                 return Err(self.error(if allow_bool {
                     "a constant"
@@ -393,8 +398,8 @@ impl Parser {
 
     /// `objectType ':' firstPathComponent objectPathComponent*`.
     fn object_path(&mut self) -> Result<ObjectPath, PatternError> {
-        let object_type = match self.peek() {
-            Some(Tok::Ident { name, .. }) => name.clone(),
+        let object_type = match self.peek_mut() {
+            Some(Tok::Ident { name, .. }) => std::mem::take(name),
             _ => return Err(self.error("an object type")),
         };
         self.pos += 1;
@@ -429,12 +434,12 @@ impl Parser {
 
     /// A property name: an identifier without hyphens, or a quoted string.
     fn path_key(&mut self) -> Result<String, PatternError> {
-        match self.peek() {
+        match self.peek_mut() {
             Some(Tok::Ident {
                 name,
                 hyphen: false,
             }) => {
-                let name = name.clone();
+                let name = std::mem::take(name);
                 self.pos += 1;
                 Ok(name)
             }
@@ -443,7 +448,7 @@ impl Parser {
                 reason: "property names with hyphens must be quoted ('SHA-256')".into(),
             }),
             Some(Tok::Str(s)) => {
-                let s = s.clone();
+                let s = std::mem::take(s);
                 self.pos += 1;
                 Ok(s)
             }

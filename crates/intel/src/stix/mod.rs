@@ -34,3 +34,37 @@ pub use object::StixObject;
 pub use timestamp::Timestamp;
 pub use validate::Limits;
 pub use views::{Indicator, Relationship, Sighting};
+
+/// Fuzzing entry point: any input is a bundle or a located error, never a panic; every accepted
+/// object validates again from its own JSON, and its canonical JSON is stable.
+#[doc(hidden)]
+#[allow(clippy::panic)]
+pub fn fuzz_bundle(data: &[u8]) {
+    let limits = Limits {
+        max_bytes: 1 << 20,
+        max_objects: 1_000,
+        ..Limits::default()
+    };
+    let Ok((bundle, _errors)) = parse_bundle_partial(data, &limits) else {
+        return;
+    };
+    for object in bundle.objects() {
+        match StixObject::from_value_with(object.to_value(), &limits) {
+            Ok(again) if &again == object => {}
+            Ok(_) => panic!("{} changed when validated again", object.id()),
+            Err(e) => panic!("{} accepted once, then refused: {e}", object.id()),
+        }
+        // Canonical JSON is a fixed point: canonicalising what it reads back as gives it again.
+        let canonical = object.to_canonical_json();
+        match serde_json::from_str::<serde_json::Value>(&canonical) {
+            Ok(v) if canonical_json(&v) == canonical => {}
+            Ok(_) => panic!("canonical JSON of {} is not stable", object.id()),
+            Err(e) => panic!("canonical JSON of {} does not parse: {e}", object.id()),
+        }
+        let _ = crate::tlp::tlp_of(object);
+        let _ = object.references();
+    }
+    if let Err(e) = parse_bundle(bundle.to_json().as_bytes(), &limits) {
+        panic!("a re-serialised bundle of valid objects is refused: {e}");
+    }
+}
