@@ -1,19 +1,6 @@
 //! Evaluating a pattern against one observation.
 //!
-//! # Semantics on a single observation
-//!
-//! An observation is what one event (or one `observed-data`) shows: a set of cyber observables.
-//! A comparison holds when *some* value at its object path, on *some* object of its type, satisfies
-//! it (existential over objects and over list elements selected by `[*]`); a value that cannot be
-//! compared with the constant (wrong type, malformed address) never satisfies it, negated or not.
-//! `AND` and `OR` inside brackets combine comparisons over the same observation.
-//!
-//! Observation operators and qualifiers are decided where one observation can decide them:
-//! `OR` between observation expressions; `WITHIN` (one observation is within any window);
-//! `REPEATS 1 TIMES`; `START … STOP …` when the source knows the observation's time. The rest
-//! (observation `AND`, `FOLLOWEDBY`, `REPEATS n>1`) need several observations: the result is then
-//! [`Evaluation::Indeterminate`] with the reason, never a silent "no match". The logic is three-valued,
-//! so `[a] OR ([b] FOLLOWEDBY [c])` still matches an observation that satisfies `[a]`.
+//! The semantics are documented on [`super::Pattern::evaluate`].
 
 use std::ops::ControlFlow;
 
