@@ -184,25 +184,25 @@ fn check_ref(path: &str, value: &Value, targets: Targets) -> Result<(), StixErro
     };
     let (id_type, _) = split_identifier(id)
         .map_err(|why| StixError::at(path, Reason::Identifier(id.to_owned(), why)))?;
+    // A custom type may be a domain object or an observable; a bundle is never an object.
+    let custom = category_of(id_type) == Category::Custom && id_type != "bundle";
     let (ok, expected) = match targets {
         Targets::Any => (true, ""),
         Targets::Types(types, expected) => (types.contains(&id_type), expected),
         Targets::Domain => (
-            matches!(category_of(id_type), Category::Domain | Category::Custom),
+            custom || category_of(id_type) == Category::Domain,
             "a domain object",
         ),
         Targets::Observable => (
-            matches!(
-                category_of(id_type),
-                Category::Observable | Category::Custom
-            ),
+            custom || category_of(id_type) == Category::Observable,
             "a cyber observable",
         ),
         Targets::Linkable => (
-            matches!(
-                category_of(id_type),
-                Category::Domain | Category::Observable | Category::Custom
-            ),
+            custom
+                || matches!(
+                    category_of(id_type),
+                    Category::Domain | Category::Observable
+                ),
             "a domain object or cyber observable",
         ),
     };
@@ -384,6 +384,14 @@ mod tests {
             ),
             None
         );
+        assert!(matches!(
+            reason(
+                "source_ref",
+                json!("bundle--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"),
+                Ty::Ref(Targets::Linkable)
+            ),
+            Some(Reason::RefType { .. })
+        ));
     }
 
     #[test]
