@@ -12,12 +12,13 @@ use crate::eval;
 use crate::fields::{FieldId, FieldTable};
 use crate::filter::effective_detections;
 use crate::mapping::Mapping;
-use crate::prefilter::{Prefilter, requirement};
+use crate::prefilter::{FieldScan, Prefilter, requirement};
 use crate::program::{Program, compile};
 use crate::route::Router;
 use crate::rule::{LogSource, Rule};
 use crate::ruleset::RuleSet;
 use crate::view::{EventView, Scratch, recycle};
+use rustc_hash::FxHashMap;
 
 /// A field rename of a mapping entry: Sigma name → event field.
 type Rename = (String, String);
@@ -119,9 +120,6 @@ pub struct CompiledRuleSet {
     /// Generic programs without a prefilter requirement.
     generic_always: Vec<u32>,
     has_generic: bool,
-    /// Dotted fields with atoms, scanned for routed (resp. generic) events.
-    dotted_scan_routed: Vec<FieldId>,
-    dotted_scan_generic: Vec<FieldId>,
     pub(crate) correlations: Vec<CorrelationDef>,
     entry_names: Vec<String>,
     pool: Mutex<Vec<Scratch>>,
@@ -244,8 +242,26 @@ impl CompiledRuleSet {
             source_rules.push(rule_idx);
         }
         let correlations = compile_correlations(rules, &source_rules, &mut infos, &mut errors);
-        let requirements: Vec<_> = programs.iter().map(|p| requirement(&p.program)).collect();
-        let prefilter = match Prefilter::build(&requirements) {
+        let weak: Vec<FieldId> = ["Channel", "EventID", "Provider_Name"]
+            .iter()
+            .filter_map(|n| table.get(n))
+            .collect();
+        let requirements: Vec<_> = programs
+            .iter()
+            .map(|p| requirement(&p.program, &weak))
+            .collect();
+        let generic_scope = mapping.entries.len();
+        let scopes_of: Vec<Vec<usize>> = programs
+            .iter()
+            .map(|p| {
+                if p.entries.is_empty() {
+                    vec![generic_scope]
+                } else {
+                    p.entries.iter().map(|e| *e as usize).collect()
+                }
+            })
+            .collect();
+        let prefilter = match Prefilter::build(&requirements, &scopes_of, generic_scope + 1) {
             Ok(p) => p,
             Err(e) => {
                 errors.push(RuleError::new("<rule set>", None, e));
@@ -253,25 +269,14 @@ impl CompiledRuleSet {
                 Prefilter::default()
             }
         };
-        let prefiltered = |i: usize| prefilter.atom_count() > 0 && requirements[i].is_some();
+        let built = prefilter.scopes.len() == generic_scope + 1;
         let mut always = vec![Vec::new(); mapping.entries.len()];
         let mut generic_always = Vec::new();
-        let mut dotted_scan_routed = Vec::new();
-        let mut dotted_scan_generic = Vec::new();
         for (i, p) in programs.iter().enumerate() {
-            let pi = u32::try_from(i).unwrap_or(u32::MAX);
-            if let Some(atoms) = requirements[i].as_ref().filter(|_| prefiltered(i)) {
-                for (f, _) in atoms {
-                    if table.is_dotted(*f) {
-                        if p.entries.is_empty() {
-                            dotted_scan_generic.push(*f);
-                        } else {
-                            dotted_scan_routed.push(*f);
-                        }
-                    }
-                }
+            if built && requirements[i].is_some() {
                 continue;
             }
+            let pi = u32::try_from(i).unwrap_or(u32::MAX);
             if p.entries.is_empty() {
                 generic_always.push(pi);
             } else {
@@ -281,10 +286,6 @@ impl CompiledRuleSet {
                     }
                 }
             }
-        }
-        for list in [&mut dotted_scan_routed, &mut dotted_scan_generic] {
-            list.sort_unstable();
-            list.dedup();
         }
         let has_generic = programs.iter().any(|p| p.entries.is_empty());
         let set = CompiledRuleSet {
@@ -296,8 +297,6 @@ impl CompiledRuleSet {
             always,
             generic_always,
             has_generic,
-            dotted_scan_routed,
-            dotted_scan_generic,
             correlations,
             entry_names: mapping.entries.iter().map(|e| e.name.clone()).collect(),
             pool: Mutex::new(Vec::new()),
@@ -381,46 +380,37 @@ impl CompiledRuleSet {
             *slots = recycle(view.into_slots());
             return;
         }
-        // Prefilter: scan the fields that carry literals.
-        let dotted = if generic {
-            &self.dotted_scan_generic
-        } else {
-            &self.dotted_scan_routed
+        // Prefilter: scan the fields that carry literals, look up the ones with exact values, in the
+        // scopes of the entries the event belongs to.
+        let mut marker = Marker {
+            prefilter: &self.prefilter,
+            epoch,
+            atom_stamp,
+            hit_stamp,
+            hits,
         };
-        let present_count = view.present().len();
-        for i in 0..present_count + dotted.len() {
-            let f = match view.present().get(i) {
-                Some(f) => *f,
-                None => dotted[i - present_count],
-            };
-            let Some(scan) = self.prefilter.scans.get(&f) else {
+        let generic_scope = [self.prefilter.scopes.len().saturating_sub(1) as u32];
+        let scope_ids: &[u32] = if generic { &generic_scope } else { entries };
+        for &s in scope_ids {
+            let Some(scope) = self.prefilter.scopes.get(s as usize) else {
                 continue;
             };
-            let Some(span) = view.lower(f) else { continue };
-            let text = view.arena(span);
-            for m in scan.automaton.find_overlapping_iter(text) {
-                let Some(&atom) = scan.atoms.get(m.pattern().as_usize()) else {
+            for fa in &scope.fields {
+                let Some(span) = view.lower(fa.field) else {
                     continue;
                 };
-                let Some(stamp) = atom_stamp.get_mut(atom as usize) else {
-                    continue;
-                };
-                if *stamp == epoch {
-                    continue;
+                let text = view.arena(span);
+                if let Some(scan) = &fa.scan {
+                    marker.scan(scan, text);
                 }
-                *stamp = epoch;
-                for &p in self
-                    .prefilter
-                    .programs
-                    .get(atom as usize)
-                    .map_or(&[][..], Vec::as_slice)
-                {
-                    if let Some(s) = hit_stamp.get_mut(p as usize) {
-                        if *s != epoch {
-                            *s = epoch;
-                            hits.push(p);
-                        }
-                    }
+                if !fa.exact.is_empty() {
+                    marker.exact(&fa.exact, text);
+                }
+            }
+            if let Some(any) = &scope.any {
+                for i in 0..view.leaves(true).len() {
+                    let (a, b) = view.leaves(true)[i];
+                    marker.scan(any, view.arena(a as usize..b as usize));
                 }
             }
         }
@@ -496,6 +486,67 @@ impl CompiledRuleSet {
             .first()
             .and_then(|e| self.entry_names.get(*e as usize))
             .map(String::as_str)
+    }
+}
+
+/// Marks the programs whose atoms an event contains.
+struct Marker<'a> {
+    prefilter: &'a Prefilter,
+    epoch: u32,
+    atom_stamp: &'a mut Vec<u32>,
+    hit_stamp: &'a mut Vec<u32>,
+    hits: &'a mut Vec<u32>,
+}
+
+impl Marker<'_> {
+    fn scan(&mut self, scan: &FieldScan, text: &str) {
+        for m in scan.automaton.find_overlapping_iter(text) {
+            if let Some(&atom) = scan.atoms.get(m.pattern().as_usize()) {
+                self.mark(atom);
+            }
+        }
+    }
+
+    /// Exact atoms: the whole value, each array element (joined by NUL), and an integral float's
+    /// integer form.
+    fn exact(&mut self, table: &FxHashMap<Box<str>, u32>, text: &str) {
+        let mut probe = |t: &str| {
+            if let Some(&atom) = table.get(t) {
+                self.mark(atom);
+            }
+            if let Some(int) = t.strip_suffix(".0") {
+                if let Some(&atom) = table.get(int) {
+                    self.mark(atom);
+                }
+            }
+        };
+        probe(text);
+        if text.contains('\0') {
+            text.split('\0').for_each(probe);
+        }
+    }
+
+    fn mark(&mut self, atom: u32) {
+        let Some(stamp) = self.atom_stamp.get_mut(atom as usize) else {
+            return;
+        };
+        if *stamp == self.epoch {
+            return;
+        }
+        *stamp = self.epoch;
+        for &p in self
+            .prefilter
+            .programs
+            .get(atom as usize)
+            .map_or(&[][..], Vec::as_slice)
+        {
+            if let Some(s) = self.hit_stamp.get_mut(p as usize) {
+                if *s != self.epoch {
+                    *s = self.epoch;
+                    self.hits.push(p);
+                }
+            }
+        }
     }
 }
 

@@ -77,7 +77,11 @@ fn eval_field(item: &Item, f: FieldId, view: &mut EventView<'_, '_>) -> bool {
                 None
             };
             let plain = view.plain(f);
-            let refs = fieldref_texts(item, view);
+            let refs = if item.has_fieldref {
+                fieldref_texts(item, view)
+            } else {
+                Vec::new()
+            };
             let view = &*view;
             let lowered = lowered.map(|r| view.arena(r));
             let plain = plain.as_ref().map(|p| view.plain_str(p));
@@ -124,7 +128,7 @@ fn test_scalar(
         },
         Test::Null | Test::Never => false,
         Test::Cmp(op, bound) => numeric(value).is_some_and(|v| op.holds(v, *bound)),
-        Test::Regex(re) => plain.is_some_and(|s| re.is_match(s)),
+        Test::Regex(re, _) => plain.is_some_and(|s| re.is_match(s)),
         Test::Cidr(net) => plain.is_some_and(|s| cidr_contains(net, s)),
         Test::FieldRef {
             other,
@@ -189,7 +193,7 @@ fn test_detached(t: &Test, value: &Value, view: &mut EventView<'_, '_>) -> bool 
 fn needs_plain(t: &Test) -> bool {
     matches!(
         t,
-        Test::Str { cased: true, .. } | Test::Regex(_) | Test::Cidr(_)
+        Test::Str { cased: true, .. } | Test::Regex(..) | Test::Cidr(_)
     )
 }
 

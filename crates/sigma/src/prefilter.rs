@@ -14,29 +14,80 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rustc_hash::FxHashMap;
 
 use crate::fields::FieldId;
+use crate::pattern::StrMatcher;
 use crate::program::{Item, Node, Program, Target, Test};
 
-/// Shortest literal worth filtering on; shorter ones occur almost everywhere.
+/// Shortest ASCII literal worth filtering on; shorter ones occur almost everywhere.
 pub const MIN_ATOM: usize = 3;
 
-/// `(field, lowercased literal)`.
-pub type Atom = (FieldId, String);
+/// The pseudo-field of keyword searches: any value of the event.
+pub const ANY_FIELD: FieldId = FieldId::MAX;
 
-/// The atoms one of which must occur for `program` to match; `None` when no such set is known.
-/// An empty set means the program can never match.
-pub fn requirement(program: &Program) -> Option<Vec<Atom>> {
-    node_req(program, &program.cond)
+/// Whether a literal is selective enough to filter on: three bytes, or two of a non-ASCII
+/// character (a Cyrillic look-alike letter is rare in logs).
+pub fn worth_filtering(literal: &str) -> bool {
+    literal.len() >= MIN_ATOM || (literal.len() >= 2 && !literal.is_ascii())
 }
 
-fn node_req(p: &Program, n: &Node) -> Option<Vec<Atom>> {
-    match n {
-        Node::Search(i) => {
-            let alts = p.searches.get(*i as usize)?;
-            union(alts.iter().map(|items| best(items.iter().map(item_req))))
+/// A literal one of which must occur: inside the field's lowercased value, or (`exact`) equal to it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Atom {
+    /// The field ([`ANY_FIELD`] for keyword searches).
+    pub field: FieldId,
+    /// The lowercased literal.
+    pub text: String,
+    /// The whole value must equal `text`.
+    pub exact: bool,
+}
+
+/// The atoms one of which must occur for `program` to match; `None` when no such set is known.
+/// An empty set means the program can never match. Exact atoms on `weak` fields (the ones routing
+/// already decides, like `EventID`) are used only when nothing better exists.
+pub fn requirement(program: &Program, weak: &[FieldId]) -> Option<Vec<Atom>> {
+    Req { program, weak }.node(&program.cond)
+}
+
+struct Req<'a> {
+    program: &'a Program,
+    weak: &'a [FieldId],
+}
+
+impl Req<'_> {
+    fn node(&self, n: &Node) -> Option<Vec<Atom>> {
+        match n {
+            Node::Search(i) => {
+                let alts = self.program.searches.get(*i as usize)?;
+                union(
+                    alts.iter()
+                        .map(|items| self.best(items.iter().map(item_req))),
+                )
+            }
+            Node::Not(_) => None,
+            Node::And(items) => self.best(items.iter().map(|c| self.node(c))),
+            Node::Or(items) | Node::AtLeast(_, items) => union(items.iter().map(|c| self.node(c))),
         }
-        Node::Not(_) => None,
-        Node::And(items) => best(items.iter().map(|c| node_req(p, c))),
-        Node::Or(items) | Node::AtLeast(_, items) => union(items.iter().map(|c| node_req(p, c))),
+    }
+
+    /// The most selective requirement: an impossible one, else the one whose weakest atom is
+    /// strongest, then the one with fewest atoms.
+    fn best(&self, reqs: impl Iterator<Item = Option<Vec<Atom>>>) -> Option<Vec<Atom>> {
+        let strength = |a: &Atom| -> usize {
+            if a.exact {
+                if self.weak.contains(&a.field) { 1 } else { 24 }
+            } else {
+                a.text.len().min(32)
+            }
+        };
+        let score = |r: &Vec<Atom>| -> (usize, usize) {
+            if r.is_empty() {
+                return (usize::MAX, 0);
+            }
+            (
+                r.iter().map(strength).min().unwrap_or(0),
+                usize::MAX - r.len(),
+            )
+        };
+        reqs.flatten().max_by_key(score)
     }
 }
 
@@ -44,30 +95,70 @@ fn item_req(item: &Item) -> Option<Vec<Atom>> {
     if item.neq {
         return None;
     }
-    let Target::Field(f) = item.target else {
-        return None;
+    let field = match item.target {
+        Target::Field(f) => f,
+        Target::Keywords => ANY_FIELD,
+        Target::Exists(..) => return None,
     };
-    let group = |g: &Vec<Test>| union(g.iter().map(|t| test_req(f, t)));
+    let group = |g: &Vec<Test>| union(g.iter().map(|t| test_req(field, t)));
     if item.all {
-        best(item.groups.iter().map(group))
+        // Any one group is necessary; take the one with the longest shortest literal.
+        item.groups.iter().filter_map(group).max_by_key(|r| {
+            r.iter()
+                .map(|a| if a.exact { 24 } else { a.text.len() })
+                .min()
+                .unwrap_or(usize::MAX)
+        })
     } else {
         union(item.groups.iter().map(group))
     }
 }
 
-fn test_req(f: FieldId, t: &Test) -> Option<Vec<Atom>> {
+fn test_req(field: FieldId, t: &Test) -> Option<Vec<Atom>> {
+    let substring = |text: &str| Atom {
+        field,
+        text: text.to_owned(),
+        exact: false,
+    };
     match t {
         Test::Str {
+            matcher: StrMatcher::Exact(e),
+            cased,
+            ..
+        } if field != ANY_FIELD => Some(vec![Atom {
+            field,
+            text: if *cased {
+                crate::pattern::lower(e)
+            } else {
+                e.clone()
+            },
+            exact: true,
+        }]),
+        Test::Str {
             literal: Some(l), ..
-        } if l.len() >= MIN_ATOM => Some(vec![(f, l.clone())]),
-        Test::Num { value, text } => {
-            // Only plain decimal integers: their text is what the event's number formats to.
-            let canonical =
-                (value.fract() == 0.0 && value.abs() < 1e15).then(|| format!("{}", *value as i64));
-            match canonical {
-                Some(c) if c == *text && c.len() >= MIN_ATOM => Some(vec![(f, c)]),
-                _ => None,
+        } if worth_filtering(l) => Some(vec![substring(l)]),
+        Test::Regex(_, Some(lits)) => Some(lits.iter().map(|l| substring(l)).collect()),
+        Test::Num { value, text } if field != ANY_FIELD => {
+            // The event's number formats to the canonical integer text; a string must equal the text
+            // as written.
+            let mut atoms = vec![Atom {
+                field,
+                text: text.clone(),
+                exact: true,
+            }];
+            if value.fract() == 0.0 && value.abs() < 1e15 {
+                let canonical = format!("{}", *value as i64);
+                if canonical != *text {
+                    atoms.push(Atom {
+                        field,
+                        text: canonical,
+                        exact: true,
+                    });
+                }
+            } else {
+                return None;
             }
+            Some(atoms)
         }
         Test::Never => Some(Vec::new()),
         _ => None,
@@ -84,42 +175,55 @@ fn union(reqs: impl Iterator<Item = Option<Vec<Atom>>>) -> Option<Vec<Atom>> {
     Some(out)
 }
 
-/// The most selective requirement: an impossible one, else the one whose shortest literal is
-/// longest, then the one with fewest atoms.
-fn best(reqs: impl Iterator<Item = Option<Vec<Atom>>>) -> Option<Vec<Atom>> {
-    let score = |r: &Vec<Atom>| -> (usize, usize) {
-        if r.is_empty() {
-            return (usize::MAX, 0);
-        }
-        let shortest = r.iter().map(|(_, l)| l.len()).min().unwrap_or(0);
-        (shortest.min(32), usize::MAX - r.len())
-    };
-    reqs.flatten().max_by_key(score)
-}
-
-/// One field's automaton: pattern index → atom id.
+/// One field's automaton over its substring atoms: pattern index → atom id.
 pub struct FieldScan {
-    /// The automaton over the field's literals.
+    /// The automaton.
     pub automaton: AhoCorasick,
     /// Atom id of each pattern.
     pub atoms: Vec<u32>,
 }
 
-/// All atoms, by field, and the programs each atom serves.
+/// What to look for in one field.
+pub struct FieldAtoms {
+    /// The field.
+    pub field: FieldId,
+    /// Substring atoms.
+    pub scan: Option<FieldScan>,
+    /// Exact atoms: lowercased value → atom id.
+    pub exact: FxHashMap<Box<str>, u32>,
+}
+
+/// The atoms of the programs of one scope (a mapping entry, or the generic programs).
+#[derive(Default)]
+pub struct Scope {
+    /// Per field.
+    pub fields: Vec<FieldAtoms>,
+    /// Keyword atoms, searched in every value.
+    pub any: Option<FieldScan>,
+}
+
+/// All atoms, by scope and field, and the programs each atom serves.
 #[derive(Default)]
 pub struct Prefilter {
-    /// Automaton per field id.
-    pub scans: FxHashMap<FieldId, FieldScan>,
+    /// Per scope (as given to [`Prefilter::build`]).
+    pub scopes: Vec<Scope>,
     /// Programs (by index) per atom id.
     pub programs: Vec<Vec<u32>>,
 }
 
 impl Prefilter {
-    /// Builds the automata from each program's requirement (`None` entries are skipped).
-    pub fn build(requirements: &[Option<Vec<Atom>>]) -> Result<Prefilter, String> {
+    /// Builds per-scope automata and tables from each program's requirement (`None` skipped) and
+    /// the scopes it belongs to.
+    pub fn build(
+        requirements: &[Option<Vec<Atom>>],
+        scopes_of: &[Vec<usize>],
+        scope_count: usize,
+    ) -> Result<Prefilter, String> {
         let mut atom_ids: FxHashMap<&Atom, u32> = FxHashMap::default();
         let mut programs: Vec<Vec<u32>> = Vec::new();
-        let mut by_field: FxHashMap<FieldId, Vec<(&str, u32)>> = FxHashMap::default();
+        // Per scope: field → (substring patterns, exact values), each with atom ids.
+        type Pending<'a> = FxHashMap<FieldId, (Vec<(&'a str, u32)>, Vec<(&'a str, u32)>)>;
+        let mut pending: Vec<Pending<'_>> = (0..scope_count).map(|_| Pending::default()).collect();
         for (pi, req) in requirements.iter().enumerate() {
             let Some(atoms) = req else { continue };
             for atom in atoms {
@@ -127,38 +231,67 @@ impl Prefilter {
                     u32::try_from(programs.len()).map_err(|_| "too many atoms".to_owned())?;
                 let id = *atom_ids.entry(atom).or_insert_with(|| {
                     programs.push(Vec::new());
-                    by_field
-                        .entry(atom.0)
-                        .or_default()
-                        .push((atom.1.as_str(), next));
                     next
                 });
                 if let Some(list) = programs.get_mut(id as usize) {
                     list.push(u32::try_from(pi).unwrap_or(u32::MAX));
                 }
+                for &scope in scopes_of.get(pi).map_or(&[][..], Vec::as_slice) {
+                    let Some(fields) = pending.get_mut(scope) else {
+                        continue;
+                    };
+                    let (subs, exact) = fields.entry(atom.field).or_default();
+                    let list = if atom.exact { exact } else { subs };
+                    if !list.iter().any(|(_, a)| *a == id) {
+                        list.push((atom.text.as_str(), id));
+                    }
+                }
             }
         }
-        let mut scans = FxHashMap::default();
-        for (field, patterns) in by_field {
-            let automaton = AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .build(patterns.iter().map(|(l, _)| l.as_bytes()))
-                .map_err(|e| format!("prefilter automaton: {e}"))?;
-            scans.insert(
-                field,
-                FieldScan {
-                    automaton,
-                    atoms: patterns.iter().map(|(_, id)| *id).collect(),
-                },
-            );
+        let mut scopes = Vec::with_capacity(scope_count);
+        for fields in pending {
+            let mut scope = Scope::default();
+            let mut sorted: Vec<_> = fields.into_iter().collect();
+            sorted.sort_by_key(|(f, _)| *f);
+            for (field, (subs, exact)) in sorted {
+                let scan = if subs.is_empty() {
+                    None
+                } else {
+                    Some(field_scan(&subs)?)
+                };
+                if field == ANY_FIELD {
+                    scope.any = scan;
+                    continue;
+                }
+                scope.fields.push(FieldAtoms {
+                    field,
+                    scan,
+                    exact: exact
+                        .into_iter()
+                        .map(|(t, id)| (Box::from(t), id))
+                        .collect(),
+                });
+            }
+            scopes.push(scope);
         }
-        Ok(Prefilter { scans, programs })
+        Ok(Prefilter { scopes, programs })
     }
 
     /// Number of atoms.
     pub fn atom_count(&self) -> usize {
         self.programs.len()
     }
+}
+
+fn field_scan(patterns: &[(&str, u32)]) -> Result<FieldScan, String> {
+    let automaton = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .build(patterns.iter().map(|(l, _)| l.as_bytes()))
+        .map_err(|e| format!("prefilter automaton: {e}"))?;
+    Ok(FieldScan {
+        automaton,
+        atoms: patterns.iter().map(|(_, id)| *id).collect(),
+    })
 }
 
 #[cfg(test)]
@@ -168,25 +301,33 @@ mod tests {
     use crate::parse::parse_file;
     use crate::program::compile;
 
-    fn req(detection: &str) -> Option<Vec<(String, String)>> {
+    /// Requirement as `field:literal` (substring) or `field=literal` (exact) strings, sorted.
+    fn req(detection: &str) -> Option<Vec<String>> {
         let text = format!("title: t\nlogsource: {{product: test}}\ndetection:\n{detection}");
         let (rules, diags) = parse_file(&text, "t.yml");
         assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
         let mut table = FieldTable::default();
         let c = compile(rules[0].detection().unwrap(), None, &mut table).unwrap();
-        requirement(&c.program).map(|atoms| {
-            atoms
+        let weak: Vec<FieldId> = table.get("EventID").into_iter().collect();
+        requirement(&c.program, &weak).map(|atoms| {
+            let mut v: Vec<String> = atoms
                 .into_iter()
-                .map(|(f, l)| (table.name(f).to_owned(), l))
-                .collect()
+                .map(|a| {
+                    let name = if a.field == ANY_FIELD {
+                        "*"
+                    } else {
+                        table.name(a.field)
+                    };
+                    format!("{name}{}{}", if a.exact { "=" } else { ":" }, a.text)
+                })
+                .collect();
+            v.sort();
+            v
         })
     }
 
-    fn atoms(list: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
-        let mut v: Vec<(String, String)> = list
-            .iter()
-            .map(|(f, l)| ((*f).to_owned(), (*l).to_owned()))
-            .collect();
+    fn atoms(list: &[&str]) -> Option<Vec<String>> {
+        let mut v: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
         v.sort();
         Some(v)
     }
@@ -195,44 +336,84 @@ mod tests {
     fn requirements_follow_the_logic() {
         let r =
             req("  sel:\n    EventID: 1\n    Image|endswith: '\\Whoami.exe'\n  condition: sel\n");
-        assert_eq!(r, atoms(&[("Image", "\\whoami.exe")]));
+        assert_eq!(r, atoms(&["Image:\\whoami.exe"]));
         let r = req(
             "  sel:\n    Image|endswith:\n      - '\\a.exe'\n      - '\\bb.exe'\n  condition: sel\n",
         );
-        assert_eq!(r, atoms(&[("Image", "\\a.exe"), ("Image", "\\bb.exe")]));
+        assert_eq!(r, atoms(&["Image:\\a.exe", "Image:\\bb.exe"]));
         let r = req(
             "  sel: {Image|endswith: '\\a.exe'}\n  filter: {User: admin}\n  condition: sel and not filter\n",
         );
-        assert_eq!(r, atoms(&[("Image", "\\a.exe")]));
+        assert_eq!(r, atoms(&["Image:\\a.exe"]));
         let r = req(
             "  sel: {Image|endswith: '\\a.exe'}\n  other: {Port|gt: 5}\n  condition: sel or other\n",
         );
         assert_eq!(r, None);
         let r = req("  sel: {Image|re: 'x+'}\n  condition: sel\n");
         assert_eq!(r, None);
-        let r = req("  sel: {EventID: 4688}\n  condition: sel\n");
-        assert_eq!(r, atoms(&[("EventID", "4688")]));
+        let r =
+            req("  sel: {CommandLine|re: '(?i)invoke-(mimikatz|kerberoast)'}\n  condition: sel\n");
+        let r = r.expect("a regex with literals is filtered");
+        assert!(
+            !r.is_empty() && r.iter().all(|a| a.starts_with("CommandLine:invoke-")),
+            "{r:?}"
+        );
         let r = req("  sel: {EventID: 10}\n  condition: sel\n");
-        assert_eq!(r, None, "too short to filter on");
+        assert_eq!(
+            r,
+            atoms(&["EventID=10"]),
+            "exact values filter whatever their length"
+        );
+        let r = req("  sel: {EventID: 0x10}\n  condition: sel\n");
+        assert_eq!(r, atoms(&["EventID=0x10", "EventID=16"]));
+        let r = req("  sel: {EventID: 4104, ScriptBlockText|contains: 'iex'}\n  condition: sel\n");
+        assert_eq!(
+            r,
+            atoms(&["ScriptBlockText:iex"]),
+            "a field routing decides is a last resort"
+        );
+        let r = req(
+            "  sel: {Provider_Name: 'Microsoft-Windows-Security-Auditing'}\n  condition: sel\n",
+        );
+        assert_eq!(
+            r,
+            atoms(&["Provider_Name=microsoft-windows-security-auditing"])
+        );
         let r =
             req("  sel:\n    CommandLine|contains|all: ['ab', 'long literal']\n  condition: sel\n");
-        assert_eq!(r, atoms(&[("CommandLine", "long literal")]));
+        assert_eq!(r, atoms(&["CommandLine:long literal"]));
         let r = req("  sel: {CommandLine|contains: 'a*bcdef?g'}\n  condition: sel\n");
-        assert_eq!(r, atoms(&[("CommandLine", "bcdef")]));
-        let r = req("  keywords: ['evil']\n  condition: keywords\n");
-        assert_eq!(r, None);
+        assert_eq!(r, atoms(&["CommandLine:bcdef"]));
+        let r = req("  keywords: ['evil', 'mimikatz']\n  condition: keywords\n");
+        assert_eq!(r, atoms(&["*:evil", "*:mimikatz"]));
+        let r = req("  sel: {CommandLine|contains: '\u{0430}'}\n  condition: sel\n");
+        assert_eq!(
+            r,
+            atoms(&["CommandLine:\u{0430}"]),
+            "one Cyrillic letter is selective"
+        );
     }
 
     #[test]
     fn automata_map_hits_to_programs() {
+        let a = |field, text: &str, exact| Atom {
+            field,
+            text: text.to_owned(),
+            exact,
+        };
         let reqs = vec![
-            Some(vec![(0, "whoami".to_owned())]),
+            Some(vec![a(0, "whoami", false)]),
             None,
-            Some(vec![(0, "whoami".to_owned()), (1, "evil".to_owned())]),
+            Some(vec![
+                a(0, "whoami", false),
+                a(1, "evil", false),
+                a(2, "4688", true),
+            ]),
         ];
-        let pf = Prefilter::build(&reqs).unwrap();
-        assert_eq!(pf.atom_count(), 2);
-        let scan = &pf.scans[&0];
+        let pf = Prefilter::build(&reqs, &[vec![0], vec![0], vec![0, 1]], 2).unwrap();
+        assert_eq!(pf.atom_count(), 3);
+        assert_eq!(pf.scopes[1].fields.len(), 3);
+        let scan = pf.scopes[0].fields[0].scan.as_ref().unwrap();
         let hit: Vec<u32> = scan
             .automaton
             .find_overlapping_iter("c:\\whoami.exe")
@@ -240,5 +421,7 @@ mod tests {
             .collect();
         assert_eq!(hit.len(), 1);
         assert_eq!(pf.programs[hit[0] as usize], [0, 2]);
+        let exact = pf.scopes[0].fields[2].exact["4688"];
+        assert_eq!(pf.programs[exact as usize], [2]);
     }
 }

@@ -42,8 +42,8 @@ pub enum Test {
     Null,
     /// `gt`/`gte`/`lt`/`lte`.
     Cmp(CmpOp, f64),
-    /// `re`.
-    Regex(Regex),
+    /// `re`, with literals one of which every match contains (lowercased), when known.
+    Regex(Regex, Option<Vec<String>>),
     /// `cidr`.
     Cidr(IpNet),
     /// `fieldref`: compare with another field of the event.
@@ -93,6 +93,8 @@ pub struct Item {
     pub neq: bool,
     /// Some test compares lowercased text.
     pub needs_lower: bool,
+    /// Some test refers to another field.
+    pub has_fieldref: bool,
 }
 
 /// A compiled condition.
@@ -272,6 +274,7 @@ impl ItemCompiler<'_> {
                 all: false,
                 neq: has(Modifier::Neq),
                 needs_lower: false,
+                has_fieldref: false,
             });
         }
         let target = match field {
@@ -298,12 +301,17 @@ impl ItemCompiler<'_> {
                     | Test::FieldRef { cased: false, .. }
             )
         });
+        let has_fieldref = groups
+            .iter()
+            .flatten()
+            .any(|t| matches!(t, Test::FieldRef { .. }));
         Ok(Item {
             target,
             groups,
             all,
             neq: has(Modifier::Neq),
             needs_lower,
+            has_fieldref,
         })
     }
 
@@ -347,7 +355,13 @@ impl ItemCompiler<'_> {
                         last_line(&e.to_string())
                     )
                 })?;
-            return Ok(vec![Test::Regex(re)]);
+            let literals = regex_literals(
+                &pattern,
+                has(Modifier::ReIgnoreCase),
+                has(Modifier::ReMultiLine),
+                has(Modifier::ReDotAll),
+            );
+            return Ok(vec![Test::Regex(re, literals)]);
         }
         if has(Modifier::Cidr) {
             let net = parse_cidr(&value.text())
@@ -435,6 +449,42 @@ impl ItemCompiler<'_> {
             })
             .collect())
     }
+}
+
+/// Literals every match of the regex starts with (lowercased), when there are few and all are
+/// worth filtering on.
+fn regex_literals(pattern: &str, i: bool, m: bool, s: bool) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(i)
+        .multi_line(m)
+        .dot_matches_new_line(s)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let mut best: Option<Vec<String>> = None;
+    for kind in [ExtractKind::Prefix, ExtractKind::Suffix] {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let Some(lits) = seq.literals() else { continue };
+        let mut out: Vec<String> = Vec::with_capacity(lits.len());
+        for l in lits {
+            let text = std::str::from_utf8(l.as_bytes()).ok()?;
+            out.push(lower(text));
+        }
+        out.sort_unstable();
+        out.dedup();
+        if out.is_empty()
+            || out.len() > 64
+            || !out.iter().all(|l| crate::prefilter::worth_filtering(l))
+        {
+            continue;
+        }
+        let shortest = |v: &Vec<String>| v.iter().map(String::len).min().unwrap_or(0);
+        if best.as_ref().is_none_or(|b| shortest(&out) > shortest(b)) {
+            best = Some(out);
+        }
+    }
+    best
 }
 
 fn number(v: &SigmaValue) -> Option<f64> {

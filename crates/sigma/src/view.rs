@@ -205,11 +205,6 @@ impl<'e, 's> EventView<'e, 's> {
     pub fn arena(&self, span: Range<usize>) -> &str {
         self.c.arena.get(span).unwrap_or("")
     }
-
-    /// The fields the event has (dotless names only).
-    pub fn present(&self) -> &[FieldId] {
-        &self.c.present
-    }
 }
 
 /// Where a field's original text lives.
@@ -288,7 +283,7 @@ mod tests {
         assert_eq!(view.plain_str(&p), "C:\\Windows\\CMD.exe");
         assert_eq!(view.value(dotted), Some(&json!("Deep")));
         assert_eq!(view.value(missing), None);
-        assert_eq!(view.present().len(), 2);
+        assert_eq!(view.c.present.len(), 2);
         let leaves = view.leaves(true).to_vec();
         assert_eq!(leaves.len(), 3);
         let slots = view.into_slots();

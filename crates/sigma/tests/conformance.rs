@@ -4,6 +4,7 @@
 //! the same log as `.json`, at least `match_count` times where given.
 //!
 //! Cases listed in [`EXCEPTIONS`] are reported but do not fail the test; every other failure does.
+#![allow(clippy::panic)]
 
 use std::path::{Path, PathBuf};
 
