@@ -179,6 +179,9 @@ fn invalid_values_are_rejected_with_the_reason() {
         (IocKind::Url, "evil.example/path"),
         (IocKind::Url, "http://evil.example:99999/"),
         (IocKind::Url, "http:///nohost"),
+        (IocKind::Url, "http://201:db8::/"),
+        (IocKind::Url, "http://]a.example/"),
+        (IocKind::Url, "http://[2001:db8::1/"),
         (IocKind::Md5, "d41d8cd98f00b204e9800998ecf8427"),
         (
             IocKind::Sha256,

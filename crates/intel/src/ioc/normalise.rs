@@ -290,7 +290,8 @@ fn split_url(value: &str) -> Option<UrlParts<'_>> {
     let authority_end = after.find(['/', '?', '#']).unwrap_or(after.len());
     let authority = &after[..authority_end];
     let tail = &rest_with_fragment[authority_end..];
-    let rest = tail.split_once('#').map_or(tail, |(r, _)| r);
+    // White space before a dropped fragment is not part of the URL.
+    let rest = tail.split_once('#').map_or(tail, |(r, _)| r).trim_end();
     let (userinfo, hostport) = match authority.rfind('@') {
         Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
         None => (None, authority),
@@ -308,7 +309,9 @@ fn split_url(value: &str) -> Option<UrlParts<'_>> {
             None => (hostport, None),
         }
     };
-    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // Only an IPv6 literal may hold `:` or brackets.
+    let bare_colon = !host.starts_with('[') && host.contains([':', '[', ']']);
+    if host.is_empty() || bare_colon || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return None;
     }
     Some(UrlParts {
@@ -349,7 +352,7 @@ fn build_url(parts: &UrlParts<'_>) -> Option<String> {
             .ok()?;
         format!("[{v6}]")
     } else {
-        let h = parts.host.strip_suffix('.').unwrap_or(parts.host);
+        let h = parts.host.trim_end_matches('.');
         if h.is_empty() {
             return None;
         }
