@@ -23,11 +23,15 @@
 //!   a damaged frame elsewhere is reported (file and byte offset) and skipped, never fatal. Each frame
 //!   and each sealed segment records the range of receive times it holds, so a time-bounded scan
 //!   skips what it does not need without decompressing it.
+//! * **Intel is kept as received.** STIX object versions are stored verbatim (the JSON text they
+//!   arrived as) beside the columns TAXII queries need, and every read applies the TLP rule inside
+//!   the query (see [`intel`]), so no caller can forget it.
 #![deny(missing_docs)]
 
 pub mod archive;
 mod cursor;
 mod error;
+pub mod intel;
 mod memory;
 mod model;
 mod sqlite;
@@ -47,4 +51,4 @@ pub use model::{
 pub use sqlite::schema::SCHEMA_VERSION;
 pub use sqlite::{DB_FILE, SqliteStore};
 pub use token::{MAX_NAME_LEN, MAX_SECRET_LEN, SECRET_PREFIX};
-pub use traits::{AlertStore, AuditLog, StateStore, StatsStore, Store, TokenStore};
+pub use traits::{AlertStore, AuditLog, IntelStore, StateStore, StatsStore, Store, TokenStore};

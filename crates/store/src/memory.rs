@@ -26,6 +26,8 @@ use crate::{
 #[derive(Default)]
 pub struct MemoryStore {
     inner: RwLock<Inner>,
+    /// Threat intelligence (`crate::intel`).
+    pub(crate) intel: RwLock<crate::intel::memory::MemoryIntel>,
 }
 
 #[derive(Default)]

@@ -23,6 +23,8 @@ use uuid::Uuid;
 
 use crate::{AlertQuery, AuditEntry, MAX_PAGE, Role, Store, StoreError};
 
+pub use crate::intel::testsuite::*;
+
 /// Something that yields the store under test.
 pub trait Backend {
     /// The store (fresh and empty when the fixture was made).
@@ -54,6 +56,15 @@ macro_rules! store_test_suite {
             ingest_counters_accumulate_per_input,
             audit_entries_newest_first_with_since_and_limit,
             state_values_persist_and_overwrite,
+            intel_collections_are_stored_and_found_by_alias,
+            intel_versions_are_idempotent_and_strictly_ordered,
+            intel_writes_are_all_or_nothing,
+            intel_tlp_rule_applies_to_every_read,
+            intel_pagination_never_skips_or_repeats,
+            intel_filters_select_the_right_versions,
+            intel_deletes_only_what_the_reader_owns,
+            intel_status_resources_are_kept_for_their_organisation,
+            intel_lookup_and_live_indicators,
         );
     };
     (@tests $backend:expr; $($name:ident),* $(,)?) => {

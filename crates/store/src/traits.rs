@@ -4,6 +4,10 @@ use chrono::{DateTime, Utc};
 use shield_event::{Alert, Level};
 use uuid::Uuid;
 
+use crate::intel::{
+    Collection, DeleteRequest, IntelWrite, ObjectPage, ObjectQuery, PutReport, Reader,
+    StatusResource, StoredObject,
+};
 use crate::{AlertPage, AlertQuery, AuditEntry, IngestTotals, Role, StoreError, TokenInfo};
 
 /// API tokens. Only a SHA-256 of each secret is kept, so a copy of the store reveals no usable token.
@@ -99,7 +103,67 @@ pub trait StateStore: Send + Sync {
     fn set_state(&self, key: &str, value: &str) -> Result<(), StoreError>;
 }
 
-/// Everything the node stores. Implemented for every type that implements the parts.
-pub trait Store: TokenStore + AlertStore + StatsStore + AuditLog + StateStore {}
+/// Threat intelligence: STIX object versions in collections, with TLP, provenance, revocation and
+/// expiry (see [`crate::intel`] for the rules every backend keeps).
+///
+/// Every read takes a [`Reader`] and returns only the versions its organisation may see under
+/// the TLP rule; collection access lists ([`Collection::can_read`]) are the caller's to check.
+pub trait IntelStore: Send + Sync {
+    /// Creates `collection`, or replaces the title, description, alias and access lists of the
+    /// collection with its id.
+    fn put_collection(&self, collection: &Collection) -> Result<(), StoreError>;
 
-impl<T: TokenStore + AlertStore + StatsStore + AuditLog + StateStore> Store for T {}
+    /// Creates `collection` unless a collection with its id exists; `true` when created.
+    fn ensure_collection(&self, collection: &Collection) -> Result<bool, StoreError>;
+
+    /// Every collection, by id.
+    fn collections(&self) -> Result<Vec<Collection>, StoreError>;
+
+    /// The collection with this id or alias.
+    fn collection(&self, id_or_alias: &str) -> Result<Option<Collection>, StoreError>;
+
+    /// Stores a batch in one transaction: every object or none. A version already in the
+    /// collection (same id and version) is a [`crate::intel::PutOutcome::Duplicate`], not an
+    /// error. An unknown collection is [`StoreError::InvalidInput`].
+    fn put_objects(&self, write: &IntelWrite) -> Result<PutReport, StoreError>;
+
+    /// One page of the versions matching `query` that `reader` may see, oldest `date_added`
+    /// first. `match[version]` `last`/`first` pick among the versions the reader may see.
+    fn query_objects(&self, reader: &Reader, query: &ObjectQuery)
+    -> Result<ObjectPage, StoreError>;
+
+    /// Deletes the matching versions of one object that `reader` may see and owns (its
+    /// organisation wrote them), or that it may see at all when it is an admin. Returns how many.
+    fn delete_objects(&self, reader: &Reader, request: &DeleteRequest)
+    -> Result<usize, StoreError>;
+
+    /// The status resource with this id, when `reader`'s organisation made the request (or the
+    /// reader is an admin).
+    fn status(&self, reader: &Reader, id: &str) -> Result<Option<StatusResource>, StoreError>;
+
+    /// The current version (per collection) of every indicator `reader` may see whose simple
+    /// pattern looks for `value` (compared in normalised form), revoked and expired ones included.
+    fn lookup_observable(
+        &self,
+        reader: &Reader,
+        value: &str,
+    ) -> Result<Vec<StoredObject>, StoreError>;
+
+    /// Visits the current version of every indicator, once per STIX id across collections, that
+    /// is neither revoked nor expired at `now`: the input of the live IOC matcher. Returns how
+    /// many were visited.
+    fn live_indicators(
+        &self,
+        now: DateTime<Utc>,
+        visit: &mut dyn FnMut(StoredObject),
+    ) -> Result<u64, StoreError>;
+
+    /// A counter that changes whenever stored intel changes (objects added or deleted), so a
+    /// reader of [`IntelStore::live_indicators`] knows when to rebuild.
+    fn intel_generation(&self) -> Result<u64, StoreError>;
+}
+
+/// Everything the node stores. Implemented for every type that implements the parts.
+pub trait Store: TokenStore + AlertStore + StatsStore + AuditLog + StateStore + IntelStore {}
+
+impl<T: TokenStore + AlertStore + StatsStore + AuditLog + StateStore + IntelStore> Store for T {}

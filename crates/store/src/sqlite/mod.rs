@@ -89,7 +89,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` on the write connection.
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -97,7 +97,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` on a read connection.
-    fn read<T>(
+    pub(crate) fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {

@@ -78,8 +78,72 @@ CREATE TABLE state (
 ) STRICT;
 ";
 
+/// Version 2: threat intelligence. Collections with access lists and the `date_added` of their
+/// newest version; object versions stored verbatim with the columns TAXII queries filter on, TLP,
+/// ownership and provenance; explicit sharing; the observable values of simple indicators; TAXII
+/// status resources; a change counter for the live matcher.
+const V2: &str = "
+CREATE TABLE intel_collections (
+    id           TEXT PRIMARY KEY,
+    alias        TEXT UNIQUE,
+    title        TEXT NOT NULL,
+    description  TEXT,
+    read_grants  TEXT NOT NULL,
+    write_grants TEXT NOT NULL,
+    last_added   INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE intel_objects (
+    seq          INTEGER PRIMARY KEY,
+    collection   TEXT NOT NULL REFERENCES intel_collections (id),
+    id           TEXT NOT NULL,
+    type         TEXT NOT NULL,
+    spec_version TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    version_us   INTEGER NOT NULL,
+    date_added   INTEGER NOT NULL,
+    tlp          INTEGER NOT NULL,
+    owner_org    TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    received     INTEGER NOT NULL,
+    revoked      INTEGER NOT NULL,
+    valid_until  INTEGER,
+    body         TEXT NOT NULL,
+    UNIQUE (collection, id, version_us)
+) STRICT;
+CREATE UNIQUE INDEX intel_objects_by_added ON intel_objects (collection, date_added);
+CREATE INDEX intel_objects_by_id ON intel_objects (id, version_us);
+CREATE INDEX intel_objects_by_type ON intel_objects (type, id);
+
+CREATE TABLE intel_shares (
+    seq INTEGER NOT NULL REFERENCES intel_objects (seq) ON DELETE CASCADE,
+    org TEXT NOT NULL,
+    PRIMARY KEY (seq, org)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE intel_observables (
+    value TEXT NOT NULL,
+    seq   INTEGER NOT NULL REFERENCES intel_objects (seq) ON DELETE CASCADE,
+    PRIMARY KEY (value, seq)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX intel_observables_by_seq ON intel_observables (seq);
+
+CREATE TABLE intel_status (
+    id      TEXT PRIMARY KEY,
+    org     TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    body    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE intel_meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) STRICT;
+INSERT INTO intel_meta (key, value) VALUES ('generation', 0);
+";
+
 /// Every migration, oldest first.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
