@@ -3,6 +3,8 @@
 
 use std::sync::Mutex;
 
+use rayon::prelude::*;
+
 use serde_json::{Map, Value};
 use shield_event::{Event, Level, RuleRef};
 
@@ -13,15 +15,12 @@ use crate::fields::{FieldId, FieldTable};
 use crate::filter::effective_detections;
 use crate::mapping::Mapping;
 use crate::prefilter::{FieldScan, Prefilter, requirement};
-use crate::program::{Program, compile};
+use crate::program::{Program, compile, intern_fields};
 use crate::route::Router;
 use crate::rule::{LogSource, Rule};
 use crate::ruleset::RuleSet;
 use crate::view::{EventView, Scratch, recycle};
 use rustc_hash::FxHashMap;
-
-/// A field rename of a mapping entry: Sigma name → event field.
-type Rename = (String, String);
 
 /// What callers need to know about a compiled detection rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,84 +161,48 @@ impl CompiledRuleSet {
         let mut table = FieldTable::default();
         let router = Router::new(mapping, &mut table);
         let detections = effective_detections(rules, &mut errors);
+        // Which entries serve each rule, grouped by identical renames (one compiled form each).
+        let forms_of: Vec<Vec<(Option<usize>, Vec<u32>)>> = detections
+            .iter()
+            .map(|(rule_idx, _)| forms(&rules.rules[*rule_idx].logsource, mapping))
+            .collect();
+        // Intern every field name first, so forms compile in parallel against a frozen table.
+        for ((_, detection), forms) in detections.iter().zip(&forms_of) {
+            for (entry, _) in forms {
+                intern_fields(
+                    detection,
+                    entry.and_then(|e| mapping.entries.get(e)),
+                    &mut table,
+                );
+            }
+        }
+        let table = table;
+        let compiled_rules: Vec<Result<CompiledRule, RuleError>> = detections
+            .par_iter()
+            .zip(forms_of.par_iter())
+            .map(|((rule_idx, detection), forms)| {
+                compile_rule(&rules.rules[*rule_idx], detection, forms, mapping, &table)
+            })
+            .collect();
         let mut infos = Vec::new();
         let mut programs: Vec<Compiled> = Vec::new();
         let mut source_rules: Vec<usize> = Vec::new();
-        for (rule_idx, detection) in detections {
-            let rule = &rules.rules[rule_idx];
-            let entries: Vec<(usize, &crate::mapping::LogSourceMapping)> =
-                mapping.entries_for(&rule.logsource).collect();
-            let info_idx = u32::try_from(infos.len()).unwrap_or(u32::MAX);
-            // Entries with identical renames share one compiled program.
-            let mut forms: Vec<(&[Rename], Vec<u32>)> = Vec::new();
-            for (i, e) in &entries {
-                let idx = u32::try_from(*i).unwrap_or(u32::MAX);
-                match forms
-                    .iter_mut()
-                    .find(|(renames, _)| *renames == e.fields.as_slice())
-                {
-                    Some((_, list)) => list.push(idx),
-                    None => forms.push((e.fields.as_slice(), vec![idx])),
+        for (result, (rule_idx, _)) in compiled_rules.into_iter().zip(&detections) {
+            let compiled = match result {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
                 }
-            }
-            let generic = forms.is_empty();
-            let mut compiled_forms = Vec::new();
-            let mut failed = None;
-            let mut warnings = Vec::new();
-            if generic {
-                match compile(&detection, None, &mut table) {
-                    Ok(c) => {
-                        warnings.extend(c.warnings);
-                        compiled_forms.push((Vec::new(), c.program, None));
-                    }
-                    Err(e) => failed = Some(e),
-                }
-            } else {
-                for (_, entry_ids) in &forms {
-                    let entry = entry_ids
-                        .first()
-                        .and_then(|i| mapping.entries.get(*i as usize));
-                    match compile(&detection, entry, &mut table) {
-                        Ok(c) => {
-                            warnings.extend(c.warnings);
-                            compiled_forms.push((entry_ids.clone(), c.program, entry));
-                        }
-                        Err(e) => {
-                            failed = Some(e);
-                            break;
-                        }
-                    }
-                }
-            }
-            let diag = |reason: String| {
-                RuleError::new(&rule.file, Some(rule.line), reason)
-                    .for_rule(rule.id.as_deref(), Some(&rule.title))
             };
-            if let Some(reason) = failed {
-                errors.push(diag(reason));
-                continue;
+            let info_idx = u32::try_from(infos.len()).unwrap_or(u32::MAX);
+            errors.extend(compiled.warnings);
+            for mut p in compiled.programs {
+                p.rule = info_idx;
+                programs.push(p);
             }
-            warnings.sort();
-            warnings.dedup();
-            errors.extend(warnings.into_iter().map(|w| diag(w).warning()));
-            let sigma_fields = sigma_field_names(&detection);
-            for (entry_ids, program, entry) in compiled_forms {
-                let named_fields = sigma_fields
-                    .iter()
-                    .filter_map(|name| {
-                        let event_name = entry.map_or(name.as_str(), |e| e.rename(name));
-                        table.get(event_name).map(|id| (name.clone(), id))
-                    })
-                    .collect();
-                programs.push(Compiled {
-                    rule: info_idx,
-                    entries: entry_ids,
-                    program,
-                    named_fields,
-                });
-            }
-            infos.push(RuleInfo::from_rule(rule));
-            source_rules.push(rule_idx);
+            infos.push(RuleInfo::from_rule(&rules.rules[*rule_idx]));
+            source_rules.push(*rule_idx);
         }
         let correlations = compile_correlations(rules, &source_rules, &mut infos, &mut errors);
         let weak: Vec<FieldId> = ["Channel", "EventID", "Provider_Name"]
@@ -247,7 +210,7 @@ impl CompiledRuleSet {
             .filter_map(|n| table.get(n))
             .collect();
         let requirements: Vec<_> = programs
-            .iter()
+            .par_iter()
             .map(|p| requirement(&p.program, &weak))
             .collect();
         let generic_scope = mapping.entries.len();
@@ -269,7 +232,7 @@ impl CompiledRuleSet {
                 Prefilter::default()
             }
         };
-        let built = prefilter.scopes.len() == generic_scope + 1;
+        let built = prefilter.scope_count() == generic_scope + 1;
         let mut always = vec![Vec::new(); mapping.entries.len()];
         let mut generic_always = Vec::new();
         for (i, p) in programs.iter().enumerate() {
@@ -302,6 +265,12 @@ impl CompiledRuleSet {
             pool: Mutex::new(Vec::new()),
         };
         (set, errors)
+    }
+
+    /// Builds every lazily built part now (prefilter automata; regexes stay lazy), so the first
+    /// events of each log source pay nothing extra. Optional.
+    pub fn prepare(&self) {
+        self.prefilter.build_all();
     }
 
     /// Number of compiled detection rules.
@@ -389,10 +358,19 @@ impl CompiledRuleSet {
             hit_stamp,
             hits,
         };
-        let generic_scope = [self.prefilter.scopes.len().saturating_sub(1) as u32];
+        let generic_scope = [self.prefilter.scope_count().saturating_sub(1) as u32];
         let scope_ids: &[u32] = if generic { &generic_scope } else { entries };
         for &s in scope_ids {
-            let Some(scope) = self.prefilter.scopes.get(s as usize) else {
+            let Some(scope) = self.prefilter.scope(s as usize) else {
+                // Automata that cannot be built: every program of the scope is a candidate.
+                for &p in self
+                    .prefilter
+                    .scope_programs
+                    .get(s as usize)
+                    .map_or(&[][..], Vec::as_slice)
+                {
+                    marker.hit(p);
+                }
                 continue;
             };
             for fa in &scope.fields {
@@ -526,6 +504,15 @@ impl Marker<'_> {
         }
     }
 
+    fn hit(&mut self, p: u32) {
+        if let Some(s) = self.hit_stamp.get_mut(p as usize) {
+            if *s != self.epoch {
+                *s = self.epoch;
+                self.hits.push(p);
+            }
+        }
+    }
+
     fn mark(&mut self, atom: u32) {
         let Some(stamp) = self.atom_stamp.get_mut(atom as usize) else {
             return;
@@ -548,6 +535,74 @@ impl Marker<'_> {
             }
         }
     }
+}
+
+/// The mapping entries serving `logsource`, grouped by identical renames: (first entry, all
+/// entries). No entry: one generic form.
+fn forms(logsource: &LogSource, mapping: &Mapping) -> Vec<(Option<usize>, Vec<u32>)> {
+    let mut forms: Vec<(Option<usize>, Vec<u32>)> = Vec::new();
+    for (i, e) in mapping.entries_for(logsource) {
+        let idx = u32::try_from(i).unwrap_or(u32::MAX);
+        let same = forms.iter_mut().find(|(first, _)| {
+            first
+                .and_then(|f| mapping.entries.get(f))
+                .is_some_and(|f| f.fields == e.fields)
+        });
+        match same {
+            Some((_, list)) => list.push(idx),
+            None => forms.push((Some(i), vec![idx])),
+        }
+    }
+    if forms.is_empty() {
+        forms.push((None, Vec::new()));
+    }
+    forms
+}
+
+/// A detection rule's compiled forms and the warnings about it.
+struct CompiledRule {
+    programs: Vec<Compiled>,
+    warnings: Vec<RuleError>,
+}
+
+fn compile_rule(
+    rule: &Rule,
+    detection: &crate::rule::Detection,
+    forms: &[(Option<usize>, Vec<u32>)],
+    mapping: &Mapping,
+    table: &FieldTable,
+) -> Result<CompiledRule, RuleError> {
+    let diag = |reason: String| {
+        RuleError::new(&rule.file, Some(rule.line), reason)
+            .for_rule(rule.id.as_deref(), Some(&rule.title))
+    };
+    let sigma_fields = sigma_field_names(detection);
+    let mut programs = Vec::with_capacity(forms.len());
+    let mut warnings = Vec::new();
+    for (first, entry_ids) in forms {
+        let entry = first.and_then(|i| mapping.entries.get(i));
+        let c = compile(detection, entry, table).map_err(diag)?;
+        warnings.extend(c.warnings);
+        let named_fields = sigma_fields
+            .iter()
+            .filter_map(|name| {
+                let event_name = entry.map_or(name.as_str(), |e| e.rename(name));
+                table.get(event_name).map(|id| (name.clone(), id))
+            })
+            .collect();
+        programs.push(Compiled {
+            rule: 0,
+            entries: entry_ids.clone(),
+            program: c.program,
+            named_fields,
+        });
+    }
+    warnings.sort();
+    warnings.dedup();
+    Ok(CompiledRule {
+        programs,
+        warnings: warnings.into_iter().map(|w| diag(w).warning()).collect(),
+    })
 }
 
 /// Every Sigma field name a detection uses (fields of items and `fieldref` targets).

@@ -250,7 +250,7 @@ mod tests {
     use super::*;
     use crate::fields::FieldTable;
     use crate::parse::parse_file;
-    use crate::program::compile;
+    use crate::program::compile_interning;
     use crate::view::{Scratch, recycle};
     use serde_json::json;
 
@@ -260,7 +260,7 @@ mod tests {
         let (rules, diags) = parse_file(&text, "t.yml");
         assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
         let mut table = FieldTable::default();
-        let c = compile(rules[0].detection().unwrap(), None, &mut table).unwrap();
+        let c = compile_interning(rules[0].detection().unwrap(), None, &mut table).unwrap();
         let mut scratch = Scratch::default();
         scratch.begin(table.len(), 0, 0);
         let slots = recycle(std::mem::take(&mut scratch.slots));

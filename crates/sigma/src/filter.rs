@@ -7,6 +7,8 @@
 //! `condition: not selection` suppresses what `selection` matches. A filter whose condition is not a
 //! negation is reported by [`crate::check`].
 
+use std::borrow::Cow;
+
 use crate::condition::Condition;
 use crate::error::RuleError;
 use crate::rule::{Detection, Filter, LogSource, Rule, RuleBody, Search};
@@ -14,10 +16,10 @@ use crate::ruleset::RuleSet;
 
 /// Each detection rule's index and its detection with the applicable filters merged in, in rule
 /// order. Filters naming rules that do not exist are reported as warnings.
-pub fn effective_detections(
-    rules: &RuleSet,
+pub fn effective_detections<'r>(
+    rules: &'r RuleSet,
     errors: &mut Vec<RuleError>,
-) -> Vec<(usize, Detection)> {
+) -> Vec<(usize, Cow<'r, Detection>)> {
     let filters: Vec<(usize, &Rule, &Filter)> = rules
         .rules
         .iter()
@@ -47,10 +49,10 @@ pub fn effective_detections(
         let RuleBody::Detection(detection) = &rule.body else {
             continue;
         };
-        let mut effective = detection.clone();
+        let mut effective = Cow::Borrowed(detection);
         for (fi, _, filter) in &filters {
             if applies(filter_logsource(rules, *fi), filter, rule) {
-                merge(&mut effective, filter, *fi);
+                merge(effective.to_mut(), filter, *fi);
             }
         }
         out.push((i, effective));

@@ -11,6 +11,9 @@
 //! whose literals actually occur, not on how many rules are loaded.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::fields::FieldId;
@@ -202,18 +205,26 @@ pub struct Scope {
     pub any: Option<FieldScan>,
 }
 
+/// The atoms of one scope before their automata are built: field → (substring atoms, exact atoms).
+type ScopeSpec = Vec<(FieldId, Vec<(String, u32)>, Vec<(String, u32)>)>;
+
 /// All atoms, by scope and field, and the programs each atom serves.
+///
+/// A scope's automata are built on first use: loading a rule set is fast, and scopes whose log
+/// source never occurs cost nothing.
 #[derive(Default)]
 pub struct Prefilter {
-    /// Per scope (as given to [`Prefilter::build`]).
-    pub scopes: Vec<Scope>,
+    specs: Vec<ScopeSpec>,
+    scopes: Vec<OnceLock<Option<Scope>>>,
     /// Programs (by index) per atom id.
     pub programs: Vec<Vec<u32>>,
+    /// Programs with atoms, per scope (evaluated unfiltered if the scope's automata fail to build).
+    pub scope_programs: Vec<Vec<u32>>,
 }
 
 impl Prefilter {
-    /// Builds per-scope automata and tables from each program's requirement (`None` skipped) and
-    /// the scopes it belongs to.
+    /// Collects per-scope atoms from each program's requirement (`None` skipped) and the scopes it
+    /// belongs to.
     pub fn build(
         requirements: &[Option<Vec<Atom>>],
         scopes_of: &[Vec<usize>],
@@ -221,11 +232,18 @@ impl Prefilter {
     ) -> Result<Prefilter, String> {
         let mut atom_ids: FxHashMap<&Atom, u32> = FxHashMap::default();
         let mut programs: Vec<Vec<u32>> = Vec::new();
-        // Per scope: field → (substring patterns, exact values), each with atom ids.
-        type Pending<'a> = FxHashMap<FieldId, (Vec<(&'a str, u32)>, Vec<(&'a str, u32)>)>;
-        let mut pending: Vec<Pending<'_>> = (0..scope_count).map(|_| Pending::default()).collect();
+        type Pending = FxHashMap<FieldId, (Vec<(String, u32)>, Vec<(String, u32)>)>;
+        let mut pending: Vec<Pending> = (0..scope_count).map(|_| Pending::default()).collect();
+        let mut scope_programs: Vec<Vec<u32>> = vec![Vec::new(); scope_count];
+        let mut placed: rustc_hash::FxHashSet<(usize, u32)> = rustc_hash::FxHashSet::default();
         for (pi, req) in requirements.iter().enumerate() {
             let Some(atoms) = req else { continue };
+            let pi = u32::try_from(pi).map_err(|_| "too many programs".to_owned())?;
+            for &scope in scopes_of.get(pi as usize).map_or(&[][..], Vec::as_slice) {
+                if let Some(list) = scope_programs.get_mut(scope) {
+                    list.push(pi);
+                }
+            }
             for atom in atoms {
                 let next =
                     u32::try_from(programs.len()).map_err(|_| "too many atoms".to_owned())?;
@@ -234,47 +252,57 @@ impl Prefilter {
                     next
                 });
                 if let Some(list) = programs.get_mut(id as usize) {
-                    list.push(u32::try_from(pi).unwrap_or(u32::MAX));
+                    list.push(pi);
                 }
-                for &scope in scopes_of.get(pi).map_or(&[][..], Vec::as_slice) {
+                for &scope in scopes_of.get(pi as usize).map_or(&[][..], Vec::as_slice) {
                     let Some(fields) = pending.get_mut(scope) else {
                         continue;
                     };
+                    if !placed.insert((scope, id)) {
+                        continue;
+                    }
                     let (subs, exact) = fields.entry(atom.field).or_default();
                     let list = if atom.exact { exact } else { subs };
-                    if !list.iter().any(|(_, a)| *a == id) {
-                        list.push((atom.text.as_str(), id));
-                    }
+                    list.push((atom.text.clone(), id));
                 }
             }
         }
-        let mut scopes = Vec::with_capacity(scope_count);
-        for fields in pending {
-            let mut scope = Scope::default();
-            let mut sorted: Vec<_> = fields.into_iter().collect();
-            sorted.sort_by_key(|(f, _)| *f);
-            for (field, (subs, exact)) in sorted {
-                let scan = if subs.is_empty() {
-                    None
-                } else {
-                    Some(field_scan(&subs)?)
-                };
-                if field == ANY_FIELD {
-                    scope.any = scan;
-                    continue;
-                }
-                scope.fields.push(FieldAtoms {
-                    field,
-                    scan,
-                    exact: exact
-                        .into_iter()
-                        .map(|(t, id)| (Box::from(t), id))
-                        .collect(),
-                });
-            }
-            scopes.push(scope);
-        }
-        Ok(Prefilter { scopes, programs })
+        let specs: Vec<ScopeSpec> = pending
+            .into_iter()
+            .map(|fields| {
+                let mut sorted: ScopeSpec =
+                    fields.into_iter().map(|(f, (s, e))| (f, s, e)).collect();
+                sorted.sort_by_key(|(f, _, _)| *f);
+                sorted
+            })
+            .collect();
+        Ok(Prefilter {
+            scopes: (0..specs.len()).map(|_| OnceLock::new()).collect(),
+            specs,
+            programs,
+            scope_programs,
+        })
+    }
+
+    /// Number of scopes.
+    pub fn scope_count(&self) -> usize {
+        self.specs.len()
+    }
+
+    /// Scope `i`, building its automata on first use; `None` when they cannot be built.
+    pub fn scope(&self, i: usize) -> Option<&Scope> {
+        let spec = self.specs.get(i)?;
+        self.scopes
+            .get(i)?
+            .get_or_init(|| build_scope(spec).ok())
+            .as_ref()
+    }
+
+    /// Builds every scope now (for callers that prefer paying at load time).
+    pub fn build_all(&self) {
+        (0..self.specs.len()).into_par_iter().for_each(|i| {
+            let _ = self.scope(i);
+        });
     }
 
     /// Number of atoms.
@@ -283,7 +311,31 @@ impl Prefilter {
     }
 }
 
-fn field_scan(patterns: &[(&str, u32)]) -> Result<FieldScan, String> {
+fn build_scope(spec: &ScopeSpec) -> Result<Scope, String> {
+    let mut scope = Scope::default();
+    for (field, subs, exact) in spec {
+        let scan = if subs.is_empty() {
+            None
+        } else {
+            Some(field_scan(subs)?)
+        };
+        if *field == ANY_FIELD {
+            scope.any = scan;
+            continue;
+        }
+        scope.fields.push(FieldAtoms {
+            field: *field,
+            scan,
+            exact: exact
+                .iter()
+                .map(|(t, id)| (Box::from(t.as_str()), *id))
+                .collect(),
+        });
+    }
+    Ok(scope)
+}
+
+fn field_scan(patterns: &[(String, u32)]) -> Result<FieldScan, String> {
     let automaton = AhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
         .build(patterns.iter().map(|(l, _)| l.as_bytes()))
@@ -299,7 +351,7 @@ mod tests {
     use super::*;
     use crate::fields::FieldTable;
     use crate::parse::parse_file;
-    use crate::program::compile;
+    use crate::program::compile_interning;
 
     /// Requirement as `field:literal` (substring) or `field=literal` (exact) strings, sorted.
     fn req(detection: &str) -> Option<Vec<String>> {
@@ -307,7 +359,7 @@ mod tests {
         let (rules, diags) = parse_file(&text, "t.yml");
         assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
         let mut table = FieldTable::default();
-        let c = compile(rules[0].detection().unwrap(), None, &mut table).unwrap();
+        let c = compile_interning(rules[0].detection().unwrap(), None, &mut table).unwrap();
         let weak: Vec<FieldId> = table.get("EventID").into_iter().collect();
         requirement(&c.program, &weak).map(|atoms| {
             let mut v: Vec<String> = atoms
@@ -412,8 +464,8 @@ mod tests {
         ];
         let pf = Prefilter::build(&reqs, &[vec![0], vec![0], vec![0, 1]], 2).unwrap();
         assert_eq!(pf.atom_count(), 3);
-        assert_eq!(pf.scopes[1].fields.len(), 3);
-        let scan = pf.scopes[0].fields[0].scan.as_ref().unwrap();
+        assert_eq!(pf.scope(1).unwrap().fields.len(), 3);
+        let scan = pf.scope(0).unwrap().fields[0].scan.as_ref().unwrap();
         let hit: Vec<u32> = scan
             .automaton
             .find_overlapping_iter("c:\\whoami.exe")
@@ -421,7 +473,7 @@ mod tests {
             .collect();
         assert_eq!(hit.len(), 1);
         assert_eq!(pf.programs[hit[0] as usize], [0, 2]);
-        let exact = pf.scopes[0].fields[2].exact["4688"];
+        let exact = pf.scope(0).unwrap().fields[2].exact["4688"];
         assert_eq!(pf.programs[exact as usize], [2]);
     }
 }

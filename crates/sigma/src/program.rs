@@ -2,6 +2,8 @@
 //! values turned into ready-to-run tests, the condition resolved to indices.
 
 use ipnet::IpNet;
+use std::sync::OnceLock;
+
 use regex::Regex;
 
 use crate::condition::{Condition, OfTarget, Quantifier};
@@ -43,7 +45,7 @@ pub enum Test {
     /// `gt`/`gte`/`lt`/`lte`.
     Cmp(CmpOp, f64),
     /// `re`, with literals one of which every match contains (lowercased), when known.
-    Regex(Regex, Option<Vec<String>>),
+    Regex(LazyRegex, Option<Vec<String>>),
     /// `cidr`.
     Cidr(IpNet),
     /// `fieldref`: compare with another field of the event.
@@ -66,6 +68,50 @@ pub enum Test {
     },
     /// Matches nothing (an unresolved placeholder).
     Never,
+}
+
+/// Flags of a `re` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegexFlags {
+    /// `i`.
+    pub ignore_case: bool,
+    /// `m`.
+    pub multi_line: bool,
+    /// `s`.
+    pub dot_all: bool,
+}
+
+/// A regular expression checked at compile time and built on first use: building all of a rule
+/// set's regexes up front would dominate load time, and most never see an event of their log source.
+/// A regex that exceeds [`REGEX_SIZE_LIMIT`] when built matches nothing.
+#[derive(Debug, Clone)]
+pub struct LazyRegex {
+    pattern: String,
+    flags: RegexFlags,
+    cell: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    /// Whether the regex matches `text`.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.regex().is_some_and(|r| r.is_match(text))
+    }
+
+    /// The built regex (`None` when it exceeds the size limit).
+    pub fn regex(&self) -> Option<&Regex> {
+        self.cell
+            .get_or_init(|| {
+                regex::RegexBuilder::new(&self.pattern)
+                    .case_insensitive(self.flags.ignore_case)
+                    .multi_line(self.flags.multi_line)
+                    .dot_matches_new_line(self.flags.dot_all)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .dfa_size_limit(REGEX_SIZE_LIMIT)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
 }
 
 /// What an item looks at.
@@ -136,11 +182,42 @@ pub struct Compiled {
     pub warnings: Vec<String>,
 }
 
-/// Compiles `detection` for the events of `entry` (its renames apply; `None`: generic).
+/// Interns the event fields a detection reads through `entry` (items and `fieldref` targets).
+pub fn intern_fields(d: &Detection, entry: Option<&LogSourceMapping>, table: &mut FieldTable) {
+    let rename = |n: &str| entry.map_or(n, |e| e.rename(n)).to_owned();
+    for s in &d.searches {
+        for alt in &s.alternatives {
+            for item in alt {
+                if let Some(f) = &item.field {
+                    table.intern(&rename(f));
+                }
+                if item.has(Modifier::FieldRef) {
+                    for v in &item.values {
+                        table.intern(&rename(&v.text()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`intern_fields`] then [`compile`].
+#[cfg(test)]
+pub fn compile_interning(
+    d: &Detection,
+    entry: Option<&LogSourceMapping>,
+    table: &mut FieldTable,
+) -> Result<Compiled, String> {
+    intern_fields(d, entry, table);
+    compile(d, entry, table)
+}
+
+/// Compiles `detection` for the events of `entry` (its renames apply; `None`: generic). Every
+/// field it reads must be interned in `table` already ([`intern_fields`]).
 pub fn compile(
     detection: &Detection,
     entry: Option<&LogSourceMapping>,
-    table: &mut FieldTable,
+    table: &FieldTable,
 ) -> Result<Compiled, String> {
     let names: Vec<&str> = detection.searches.iter().map(|s| s.name.as_str()).collect();
     let mut used: Vec<&str> = detection
@@ -245,24 +322,30 @@ fn index_of(names: &[&str], name: &str) -> Result<u32, String> {
 
 struct ItemCompiler<'a> {
     entry: Option<&'a LogSourceMapping>,
-    table: &'a mut FieldTable,
+    table: &'a FieldTable,
     warnings: Vec<String>,
     fields: Vec<FieldId>,
     has_keywords: bool,
 }
 
 impl ItemCompiler<'_> {
-    fn field(&mut self, name: &str) -> FieldId {
+    fn field(&mut self, name: &str) -> Result<FieldId, String> {
         let renamed = self.entry.map_or(name, |e| e.rename(name));
-        let id = self.table.intern(renamed);
+        let id = self
+            .table
+            .get(renamed)
+            .ok_or_else(|| format!("field '{renamed}' was not interned"))?;
         self.fields.push(id);
-        id
+        Ok(id)
     }
 
     fn item(&mut self, item: &FieldItem) -> Result<Item, String> {
         let mods = &item.modifiers;
         let has = |m: Modifier| mods.contains(&m);
-        let field = item.field.as_deref().map(|f| self.field(f));
+        let field = match item.field.as_deref() {
+            Some(f) => Some(self.field(f)?),
+            None => None,
+        };
         if has(Modifier::Exists) {
             let want = matches!(item.values.as_slice(), [SigmaValue::Bool(true)]);
             let Some(f) = field else {
@@ -342,25 +425,29 @@ impl ItemCompiler<'_> {
         }
         if has(Modifier::Re) {
             let pattern = value.text();
-            let re = regex::RegexBuilder::new(&pattern)
-                .case_insensitive(has(Modifier::ReIgnoreCase))
-                .multi_line(has(Modifier::ReMultiLine))
-                .dot_matches_new_line(has(Modifier::ReDotAll))
-                .size_limit(REGEX_SIZE_LIMIT)
-                .dfa_size_limit(REGEX_SIZE_LIMIT)
+            let flags = RegexFlags {
+                ignore_case: has(Modifier::ReIgnoreCase),
+                multi_line: has(Modifier::ReMultiLine),
+                dot_all: has(Modifier::ReDotAll),
+            };
+            let hir = regex_syntax::ParserBuilder::new()
+                .case_insensitive(flags.ignore_case)
+                .multi_line(flags.multi_line)
+                .dot_matches_new_line(flags.dot_all)
                 .build()
+                .parse(&pattern)
                 .map_err(|e| {
                     format!(
                         "regular expression '{pattern}': {}",
                         last_line(&e.to_string())
                     )
                 })?;
-            let literals = regex_literals(
-                &pattern,
-                has(Modifier::ReIgnoreCase),
-                has(Modifier::ReMultiLine),
-                has(Modifier::ReDotAll),
-            );
+            let literals = regex_literals(&hir);
+            let re = LazyRegex {
+                pattern: pattern.into_owned(),
+                flags,
+                cell: OnceLock::new(),
+            };
             return Ok(vec![Test::Regex(re, literals)]);
         }
         if has(Modifier::Cidr) {
@@ -370,7 +457,7 @@ impl ItemCompiler<'_> {
         }
         let cased = has(Modifier::Cased);
         if has(Modifier::FieldRef) {
-            let other = self.field(&value.text());
+            let other = self.field(&value.text())?;
             let place = mods.iter().copied().find(|m| m.is_placement());
             return Ok(vec![Test::FieldRef {
                 other,
@@ -453,18 +540,11 @@ impl ItemCompiler<'_> {
 
 /// Literals every match of the regex starts with (lowercased), when there are few and all are
 /// worth filtering on.
-fn regex_literals(pattern: &str, i: bool, m: bool, s: bool) -> Option<Vec<String>> {
+fn regex_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let hir = regex_syntax::ParserBuilder::new()
-        .case_insensitive(i)
-        .multi_line(m)
-        .dot_matches_new_line(s)
-        .build()
-        .parse(pattern)
-        .ok()?;
     let mut best: Option<Vec<String>> = None;
     for kind in [ExtractKind::Prefix, ExtractKind::Suffix] {
-        let seq = Extractor::new().kind(kind).extract(&hir);
+        let seq = Extractor::new().kind(kind).extract(hir);
         let Some(lits) = seq.literals() else { continue };
         let mut out: Vec<String> = Vec::with_capacity(lits.len());
         for l in lits {
@@ -514,7 +594,7 @@ mod tests {
         let (rules, diags) = parse_file(&text, "t.yml");
         assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
         let mut table = FieldTable::default();
-        compile(rules[0].detection().unwrap(), None, &mut table)
+        compile_interning(rules[0].detection().unwrap(), None, &mut table)
     }
 
     #[test]
@@ -554,7 +634,7 @@ mod tests {
             .find(|e| e.name == "process_creation-security")
             .unwrap();
         let mut table = FieldTable::default();
-        let c = compile(rules[0].detection().unwrap(), Some(entry), &mut table).unwrap();
+        let c = compile_interning(rules[0].detection().unwrap(), Some(entry), &mut table).unwrap();
         assert_eq!(c.program.fields.len(), 1);
         assert_eq!(table.name(c.program.fields[0]), "NewProcessName");
     }
