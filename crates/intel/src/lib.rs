@@ -31,6 +31,7 @@
 //! * **No I/O, no async.** Everything here is synchronous library code over values in memory.
 #![deny(missing_docs)]
 
+pub mod convert;
 pub mod ioc;
 pub mod lists;
 pub mod matcher;
