@@ -1,0 +1,143 @@
+//! A hit (a rule that fired on an event) and the [`HitSink`] that receives hits in order.
+
+use std::io;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use shield_event::Level;
+
+/// What raised a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HitKind {
+    /// A Sigma detection rule matched one event.
+    Sigma,
+    /// A Sigma correlation rule matched a group of events; the hit names the event that completed
+    /// the group.
+    Correlation,
+}
+
+impl HitKind {
+    /// `sigma` or `correlation`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HitKind::Sigma => "sigma",
+            HitKind::Correlation => "correlation",
+        }
+    }
+}
+
+/// The rule behind a hit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HitRule<'a> {
+    /// Rule `id` (the title when the rule has none).
+    pub id: &'a str,
+    /// Rule `title`.
+    pub title: &'a str,
+    /// Rule `level`.
+    pub level: Level,
+    /// Rule `tags` (ATT&CK ones included).
+    pub tags: &'a [String],
+}
+
+/// One hit, borrowed from the hunt's buffers for the time of [`HitSink::hit`].
+#[derive(Debug, Clone, Copy)]
+pub struct Hit<'a> {
+    /// What raised it.
+    pub kind: HitKind,
+    /// The rule.
+    pub rule: HitRule<'a>,
+    /// The file the event came from.
+    pub path: &'a str,
+    /// EVTX record id, or the 1-based line of a line-oriented file, or the index in a JSON array.
+    pub record_id: Option<u64>,
+    /// The event's own time, when it has one.
+    pub timestamp: Option<DateTime<Utc>>,
+    /// The event payload as read.
+    pub event: &'a Value,
+    /// For Sigma hits: the values of the fields the rule names, as found in the event.
+    pub fields: Option<&'a Map<String, Value>>,
+    /// For Sigma hits: the log-source mapping entry through which the rule matched.
+    pub logsource: Option<&'a str>,
+    /// For correlation hits: the correlation's details (type, group, count, members, window).
+    pub correlation: Option<&'a Value>,
+}
+
+/// Fields that name the host an event was logged on, most specific first.
+const COMPUTER_FIELDS: [&str; 5] = ["Computer", "host.name", "hostname", "host", "computer_name"];
+
+impl Hit<'_> {
+    /// The host the event was logged on: the Windows `Computer`, else `host.name`, `hostname`, …
+    pub fn computer(&self) -> Option<&str> {
+        COMPUTER_FIELDS
+            .iter()
+            .find_map(|name| shield_event::field::lookup(self.event, name)?.as_str())
+    }
+}
+
+/// Receives hits in output order. Called from one thread only (the one that called [`crate::hunt`]).
+pub trait HitSink {
+    /// Writes one hit. An error stops the hunt with [`crate::HuntError::Output`].
+    fn hit(&mut self, hit: &Hit<'_>) -> io::Result<()>;
+
+    /// Called once after the last hit (flush buffers, close documents).
+    fn finish(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<S: HitSink + ?Sized> HitSink for &mut S {
+    fn hit(&mut self, hit: &Hit<'_>) -> io::Result<()> {
+        (**self).hit(hit)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        (**self).finish()
+    }
+}
+
+impl<S: HitSink + ?Sized> HitSink for Box<S> {
+    fn hit(&mut self, hit: &Hit<'_>) -> io::Result<()> {
+        (**self).hit(hit)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        (**self).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn hit(event: &Value) -> Hit<'_> {
+        Hit {
+            kind: HitKind::Sigma,
+            rule: HitRule {
+                id: "r",
+                title: "T",
+                level: Level::Low,
+                tags: &[],
+            },
+            path: "f",
+            record_id: None,
+            timestamp: None,
+            event,
+            fields: None,
+            logsource: None,
+            correlation: None,
+        }
+    }
+
+    #[test]
+    fn computer_is_found_in_windows_and_generic_layouts() {
+        let windows = json!({"Event": {"System": {"Computer": "DC01.corp"}}});
+        assert_eq!(hit(&windows).computer(), Some("DC01.corp"));
+        let ecs = json!({"host": {"name": "web-1"}});
+        assert_eq!(hit(&ecs).computer(), Some("web-1"));
+        let syslog = json!({"hostname": "fw"});
+        assert_eq!(hit(&syslog).computer(), Some("fw"));
+        assert_eq!(hit(&json!({"a": 1})).computer(), None);
+    }
+}
