@@ -1,0 +1,182 @@
+//! The TAXII 2.1 server: an axum [`Router`] the node merges into its own.
+//!
+//! | route | methods |
+//! |---|---|
+//! | `/taxii2/` | GET discovery |
+//! | `/taxii2/{root}/` | GET API root |
+//! | `/taxii2/{root}/status/{id}/` | GET status of an add request |
+//! | `/taxii2/{root}/collections/` | GET the collections the caller may see |
+//! | `/taxii2/{root}/collections/{id}/` | GET one collection (by id or alias) |
+//! | `/taxii2/{root}/collections/{id}/objects/` | GET (envelope), POST (add; 202 + status) |
+//! | `/taxii2/{root}/collections/{id}/objects/{object-id}/` | GET, DELETE |
+//! | `/taxii2/{root}/collections/{id}/objects/{object-id}/versions/` | GET |
+//! | `/taxii2/{root}/collections/{id}/manifest/` | GET |
+//!
+//! Every route also answers without its trailing slash. Every request authenticates through
+//! [`TaxiiAuth`] (401), unknown roots, collections, objects and statuses, and collections the
+//! caller may not see, are 404, a visible collection it may not read or write is 403, an `Accept`
+//! that excludes TAXII 2.1 is 406, a POST body that is not TAXII/STIX JSON is 415, one over
+//! `max_content_length` (or with too many objects) is 413, and an invalid STIX object refuses the
+//! whole request with 422 naming the object's index, id and property: nothing of it is stored.
+//! Every error is a TAXII error resource ([`TaxiiError`]). Store calls run on blocking threads.
+
+mod auth;
+pub(crate) mod config;
+mod error;
+mod media;
+mod objects;
+mod params;
+mod resources;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderMap;
+use axum::routing::{MethodRouter, get};
+use shield_intel::stix::Limits;
+use shield_store::IntelStore;
+use shield_store::intel::Collection;
+
+pub use auth::{AuthFailure, Caller, TaxiiAuth, TokenStoreAuth, credentials};
+pub use config::{CollectionConfig, TaxiiConfig, install_collections};
+pub use error::{ErrorResource, TaxiiError};
+pub use media::{STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE};
+pub use params::{Endpoint, Params, parse as parse_params};
+
+/// What the TAXII handlers share: the store, authentication, configuration.
+#[derive(Clone)]
+pub struct TaxiiState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn IntelStore>,
+    auth: Arc<dyn TaxiiAuth>,
+    config: TaxiiConfig,
+    limits: Limits,
+}
+
+impl TaxiiState {
+    /// The state of a server over `store`, authenticating through `auth`.
+    pub fn new(
+        store: Arc<dyn IntelStore>,
+        auth: Arc<dyn TaxiiAuth>,
+        config: TaxiiConfig,
+    ) -> TaxiiState {
+        let limits = Limits {
+            max_bytes: config.max_content_length,
+            max_objects: config.max_objects_per_request,
+            ..Limits::default()
+        };
+        TaxiiState {
+            inner: Arc::new(Inner {
+                store,
+                auth,
+                config,
+                limits,
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TaxiiConfig {
+        &self.inner.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn IntelStore> {
+        &self.inner.store
+    }
+
+    /// The caller of a request.
+    fn caller(&self, headers: &HeaderMap) -> Result<Caller, TaxiiError> {
+        Ok(self.inner.auth.authenticate(headers)?)
+    }
+
+    /// Passes for the configured API root, 404 otherwise.
+    fn check_root(&self, root: &str) -> Result<(), TaxiiError> {
+        if root == self.inner.config.api_root {
+            Ok(())
+        } else {
+            Err(TaxiiError::not_found(format!("no API root '{root}'")))
+        }
+    }
+
+    /// The collection `key` (id or alias) when `caller` may see it; 404 otherwise.
+    async fn visible_collection(
+        &self,
+        caller: &Caller,
+        key: &str,
+    ) -> Result<Collection, TaxiiError> {
+        let key_owned = key.to_owned();
+        let found = self
+            .blocking(move |store| store.collection(&key_owned))
+            .await?;
+        found
+            .filter(|c| c.is_visible_to(&caller.reader()))
+            .ok_or_else(|| TaxiiError::not_found(format!("no collection '{key}'")))
+    }
+
+    /// The URL of the API root, as listed in discovery.
+    fn api_root_url(&self) -> String {
+        let base = self
+            .inner
+            .config
+            .public_url
+            .as_deref()
+            .unwrap_or("")
+            .trim_end_matches('/');
+        format!("{base}/taxii2/{}/", self.inner.config.api_root)
+    }
+
+    /// Runs a store call on a blocking thread.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn IntelStore) -> Result<T, shield_store::StoreError> + Send + 'static,
+    ) -> Result<T, TaxiiError> {
+        let store = self.inner.store.clone();
+        tokio::task::spawn_blocking(move || f(&*store))
+            .await
+            .map_err(TaxiiError::internal)?
+            .map_err(TaxiiError::from)
+    }
+}
+
+/// The TAXII 2.1 routes under `/taxii2/`, ready to merge into the node's router (they set no
+/// fallback and read bodies themselves under `max_content_length`).
+pub fn router(state: TaxiiState) -> Router {
+    let routes: [(&str, MethodRouter<TaxiiState>); 9] = [
+        ("/taxii2/", get(resources::discovery)),
+        ("/taxii2/{root}/", get(resources::api_root)),
+        ("/taxii2/{root}/status/{id}/", get(resources::status)),
+        ("/taxii2/{root}/collections/", get(resources::collections)),
+        (
+            "/taxii2/{root}/collections/{collection}/",
+            get(resources::collection),
+        ),
+        (
+            "/taxii2/{root}/collections/{collection}/objects/",
+            get(objects::get_objects).post(objects::add_objects),
+        ),
+        (
+            "/taxii2/{root}/collections/{collection}/objects/{object}/",
+            get(objects::get_object).delete(objects::delete_object),
+        ),
+        (
+            "/taxii2/{root}/collections/{collection}/objects/{object}/versions/",
+            get(objects::versions),
+        ),
+        (
+            "/taxii2/{root}/collections/{collection}/manifest/",
+            get(objects::manifest),
+        ),
+    ];
+    let mut router = Router::new();
+    for (path, methods) in routes {
+        router = router
+            .route(path, methods.clone())
+            .route(path.trim_end_matches('/'), methods);
+    }
+    router.layer(DefaultBodyLimit::disable()).with_state(state)
+}
