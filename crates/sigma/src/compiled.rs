@@ -14,7 +14,7 @@ use crate::eval;
 use crate::fields::{FieldId, FieldTable};
 use crate::filter::effective_detections;
 use crate::mapping::Mapping;
-use crate::prefilter::{FieldScan, Prefilter, requirement};
+use crate::prefilter::{FieldScan, Prefilter, popularity, requirement};
 use crate::program::{Program, compile, intern_fields};
 use crate::route::Router;
 use crate::rule::{LogSource, Rule};
@@ -209,9 +209,10 @@ impl CompiledRuleSet {
             .iter()
             .filter_map(|n| table.get(n))
             .collect();
+        let popular = popularity(programs.iter().map(|p| &p.program));
         let requirements: Vec<_> = programs
             .par_iter()
-            .map(|p| requirement(&p.program, &weak))
+            .map(|p| requirement(&p.program, &weak, &popular))
             .collect();
         let generic_scope = mapping.entries.len();
         let scopes_of: Vec<Vec<usize>> = programs

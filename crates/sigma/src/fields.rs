@@ -117,9 +117,9 @@ pub fn index_event<'e>(
     if let Some(windows) = windows_root(map) {
         index_windows(table, windows, &mut set);
     }
-    if let Some(Value::Object(winlog)) = map.get("winlog") {
+    if let Some(Value::Object(winlog)) = get(map, "winlog") {
         for section in ["event_data", "user_data"] {
-            if let Some(Value::Object(data)) = winlog.get(section) {
+            if let Some(Value::Object(data)) = get(winlog, section) {
                 for (k, v) in data {
                     if let Some(id) = table.get(k) {
                         set(id, v);
@@ -136,13 +136,26 @@ pub fn index_event<'e>(
 }
 
 fn windows_root(map: &Map<String, Value>) -> Option<&Map<String, Value>> {
-    if let Some(Value::Object(event)) = map.get("Event") {
+    if let Some(Value::Object(event)) = get(map, "Event") {
         return Some(event);
     }
-    if map.contains_key("System") || map.contains_key("EventData") || map.contains_key("UserData") {
+    if get(map, "System").is_some()
+        || get(map, "EventData").is_some()
+        || get(map, "UserData").is_some()
+    {
         return Some(map);
     }
     None
+}
+
+/// `map.get(key)`, by scanning when the map is small: cheaper than hashing the key (JSON maps hash
+/// with SipHash), and the Windows layout's upper levels have a handful of keys.
+fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if map.len() <= 8 {
+        map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        map.get(key)
+    }
 }
 
 fn index_windows<'e>(
@@ -150,13 +163,13 @@ fn index_windows<'e>(
     event: &'e Map<String, Value>,
     set: &mut impl FnMut(FieldId, &'e Value),
 ) {
-    if let Some(Value::Object(data)) = event.get("EventData") {
+    if let Some(Value::Object(data)) = get(event, "EventData") {
         for (k, v) in data {
             if let Some(id) = table.get(k) {
                 set(id, v);
             }
         }
-        if let Some(Value::Array(items)) = data.get("Data") {
+        if let Some(Value::Array(items)) = get(data, "Data") {
             for item in items {
                 if let Value::Object(m) = item {
                     if let Some(Value::String(name)) = attribute(m, "Name") {
@@ -168,7 +181,7 @@ fn index_windows<'e>(
             }
         }
     }
-    if let Some(Value::Object(user)) = event.get("UserData") {
+    if let Some(Value::Object(user)) = get(event, "UserData") {
         for element in user.values() {
             if let Value::Object(fields) = element {
                 for (k, v) in fields {
@@ -179,7 +192,7 @@ fn index_windows<'e>(
             }
         }
     }
-    let Some(Value::Object(system)) = event.get("System") else {
+    let Some(Value::Object(system)) = get(event, "System") else {
         return;
     };
     for (k, v) in system {

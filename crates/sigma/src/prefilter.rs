@@ -46,13 +46,52 @@ pub struct Atom {
 /// The atoms one of which must occur for `program` to match; `None` when no such set is known.
 /// An empty set means the program can never match. Exact atoms on `weak` fields (the ones routing
 /// already decides, like `EventID`) are used only when nothing better exists.
-pub fn requirement(program: &Program, weak: &[FieldId]) -> Option<Vec<Atom>> {
-    Req { program, weak }.node(&program.cond)
+///
+/// Among alternatives, atoms that many detections mention are taken to be common in events too
+/// (`Company: Microsoft Corporation`, `IntegrityLevel: High`): `popularity` counts, per atom, the
+/// programs mentioning it (see [`popularity`]).
+pub fn requirement(
+    program: &Program,
+    weak: &[FieldId],
+    popularity: &FxHashMap<Atom, u32>,
+) -> Option<Vec<Atom>> {
+    Req {
+        program,
+        weak,
+        popularity,
+    }
+    .node(&program.cond)
+}
+
+/// How many programs mention each atom (whether or not it ends up in their requirement).
+pub fn popularity<'p>(programs: impl Iterator<Item = &'p Program>) -> FxHashMap<Atom, u32> {
+    let mut counts: FxHashMap<Atom, u32> = FxHashMap::default();
+    let mut mine: Vec<Atom> = Vec::new();
+    for p in programs {
+        mine.clear();
+        for item in p.searches.iter().flatten().flatten() {
+            let field = match item.target {
+                Target::Field(f) => f,
+                Target::Keywords => ANY_FIELD,
+                Target::Exists(..) => continue,
+            };
+            for t in item.groups.iter().flatten() {
+                mine.extend(test_req(field, t).into_iter().flatten());
+            }
+        }
+        mine.sort_unstable();
+        mine.dedup();
+        for a in mine.drain(..) {
+            *counts.entry(a).or_insert(0) += 1;
+        }
+    }
+    counts
 }
 
 struct Req<'a> {
     program: &'a Program,
     weak: &'a [FieldId],
+    popularity: &'a FxHashMap<Atom, u32>,
 }
 
 impl Req<'_> {
@@ -74,12 +113,20 @@ impl Req<'_> {
     /// The most selective requirement: an impossible one, else the one whose weakest atom is
     /// strongest, then the one with fewest atoms.
     fn best(&self, reqs: impl Iterator<Item = Option<Vec<Atom>>>) -> Option<Vec<Atom>> {
+        // Strength in sixteenths: a literal's length (an exact value counts as 12 characters), divided
+        // by how widely the atom is used across the rule set.
         let strength = |a: &Atom| -> usize {
-            if a.exact {
-                if self.weak.contains(&a.field) { 1 } else { 24 }
+            let base = if a.exact {
+                if self.weak.contains(&a.field) {
+                    return 0;
+                }
+                12
             } else {
                 a.text.len().min(32)
-            }
+            };
+            let used = self.popularity.get(a).copied().unwrap_or(1).max(1);
+            let spread = 32 - used.leading_zeros() as usize; // 1 + log2(used)
+            base * 16 / spread
         };
         let score = |r: &Vec<Atom>| -> (usize, usize) {
             if r.is_empty() {
@@ -361,7 +408,7 @@ mod tests {
         let mut table = FieldTable::default();
         let c = compile_interning(rules[0].detection().unwrap(), None, &mut table).unwrap();
         let weak: Vec<FieldId> = table.get("EventID").into_iter().collect();
-        requirement(&c.program, &weak).map(|atoms| {
+        requirement(&c.program, &weak, &FxHashMap::default()).map(|atoms| {
             let mut v: Vec<String> = atoms
                 .into_iter()
                 .map(|a| {
