@@ -184,14 +184,21 @@ mod tests {
         assert_eq!("HIGH".parse::<Level>(), Ok(Level::High));
         assert_eq!("info".parse::<Level>(), Ok(Level::Informational));
         assert!("severe".parse::<Level>().is_err());
-        assert_eq!(serde_json::to_string(&Level::Medium).ok().as_deref(), Some("\"medium\""));
+        assert_eq!(
+            serde_json::to_string(&Level::Medium).ok().as_deref(),
+            Some("\"medium\"")
+        );
     }
 
     #[test]
     fn alert_for_event_carries_source_and_org() {
-        let event = crate::Event::new(serde_json::json!({"a": 1}), "file".into(), crate::Format::Json)
-            .with_org(Some("ee-cert".into()))
-            .with_source("x.ndjson".into(), Some(7));
+        let event = crate::Event::new(
+            serde_json::json!({"a": 1}),
+            "file".into(),
+            crate::Format::Json,
+        )
+        .with_org(Some("ee-cert".into()))
+        .with_source("x.ndjson".into(), Some(7));
         let rule = RuleRef {
             id: "r1".into(),
             title: "T".into(),

@@ -263,11 +263,20 @@ mod tests {
         let v = evtx_crate_form();
         assert_eq!(lookup(&v, "EventID"), Some(&json!(1)));
         assert_eq!(lookup(&v, "CommandLine"), Some(&json!("cmd.exe /c whoami")));
-        assert_eq!(lookup(&v, "Channel"), Some(&json!("Microsoft-Windows-Sysmon/Operational")));
-        assert_eq!(lookup(&v, "Provider_Name"), Some(&json!("Microsoft-Windows-Sysmon")));
+        assert_eq!(
+            lookup(&v, "Channel"),
+            Some(&json!("Microsoft-Windows-Sysmon/Operational"))
+        );
+        assert_eq!(
+            lookup(&v, "Provider_Name"),
+            Some(&json!("Microsoft-Windows-Sysmon"))
+        );
         assert_eq!(lookup(&v, "ProcessID"), Some(&json!(2644)));
         assert_eq!(lookup(&v, "Event.System.EventID"), Some(&json!(1)));
-        assert_eq!(lookup(&v, "Event.EventData.Image"), Some(&json!("C:\\Windows\\System32\\cmd.exe")));
+        assert_eq!(
+            lookup(&v, "Event.EventData.Image"),
+            Some(&json!("C:\\Windows\\System32\\cmd.exe"))
+        );
         assert_eq!(lookup(&v, "ParentImage"), None);
     }
 
@@ -285,11 +294,17 @@ mod tests {
             "EventID": {"_text": "4688"},
             "Computer_attributes": {"Zone": "lab"}
         }}});
-        assert_eq!(lookup(&v, "Provider_Name"), Some(&json!("Security-Auditing")));
+        assert_eq!(
+            lookup(&v, "Provider_Name"),
+            Some(&json!("Security-Auditing"))
+        );
         assert_eq!(lookup(&v, "EventID"), Some(&json!("4688")));
         let v = json!({"System": {"Provider_attributes": {"Name": "Service Control Manager"}, "EventID": 7045},
                        "EventData": {"ServiceName": "evil"}});
-        assert_eq!(lookup(&v, "Provider_Name"), Some(&json!("Service Control Manager")));
+        assert_eq!(
+            lookup(&v, "Provider_Name"),
+            Some(&json!("Service Control Manager"))
+        );
         assert_eq!(lookup(&v, "ServiceName"), Some(&json!("evil")));
         assert_eq!(lookup(&v, "Zone"), None);
     }

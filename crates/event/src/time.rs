@@ -48,7 +48,11 @@ fn parse_str(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f %z", "%Y-%m-%dT%H:%M:%S%.f%z"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f %z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+    ] {
         if let Ok(t) = DateTime::parse_from_str(s, fmt) {
             return Some(t.with_timezone(&Utc));
         }
@@ -93,14 +97,38 @@ mod tests {
 
     #[test]
     fn formats_normalise_to_utc() {
-        assert_eq!(iso(json!("2019-03-19T23:37:40.123456Z")).as_deref(), Some("2019-03-19T23:37:40.123456Z"));
-        assert_eq!(iso(json!("2024-05-01T10:00:00+02:00")).as_deref(), Some("2024-05-01T08:00:00.000000Z"));
-        assert_eq!(iso(json!("2024-05-01 10:00:00.5")).as_deref(), Some("2024-05-01T10:00:00.500000Z"));
-        assert_eq!(iso(json!("2024-05-01 10:00:00 +0100")).as_deref(), Some("2024-05-01T09:00:00.000000Z"));
-        assert_eq!(iso(json!(1700000000)).as_deref(), Some("2023-11-14T22:13:20.000000Z"));
-        assert_eq!(iso(json!(1700000000123u64)).as_deref(), Some("2023-11-14T22:13:20.123000Z"));
-        assert_eq!(iso(json!(1700000000.25)).as_deref(), Some("2023-11-14T22:13:20.250000Z"));
-        assert_eq!(iso(json!("1700000000")).as_deref(), Some("2023-11-14T22:13:20.000000Z"));
+        assert_eq!(
+            iso(json!("2019-03-19T23:37:40.123456Z")).as_deref(),
+            Some("2019-03-19T23:37:40.123456Z")
+        );
+        assert_eq!(
+            iso(json!("2024-05-01T10:00:00+02:00")).as_deref(),
+            Some("2024-05-01T08:00:00.000000Z")
+        );
+        assert_eq!(
+            iso(json!("2024-05-01 10:00:00.5")).as_deref(),
+            Some("2024-05-01T10:00:00.500000Z")
+        );
+        assert_eq!(
+            iso(json!("2024-05-01 10:00:00 +0100")).as_deref(),
+            Some("2024-05-01T09:00:00.000000Z")
+        );
+        assert_eq!(
+            iso(json!(1700000000)).as_deref(),
+            Some("2023-11-14T22:13:20.000000Z")
+        );
+        assert_eq!(
+            iso(json!(1700000000123u64)).as_deref(),
+            Some("2023-11-14T22:13:20.123000Z")
+        );
+        assert_eq!(
+            iso(json!(1700000000.25)).as_deref(),
+            Some("2023-11-14T22:13:20.250000Z")
+        );
+        assert_eq!(
+            iso(json!("1700000000")).as_deref(),
+            Some("2023-11-14T22:13:20.000000Z")
+        );
     }
 
     #[test]
@@ -117,7 +145,10 @@ mod tests {
     fn event_time_prefers_windows_system_time() {
         let v = json!({"Event": {"System": {"TimeCreated": {"#attributes": {"SystemTime": "2020-01-01T00:00:00Z"}}}},
                        "@timestamp": "2021-01-01T00:00:00Z"});
-        assert_eq!(event_time(&v).map(|t| t.to_rfc3339()), Some("2020-01-01T00:00:00+00:00".to_owned()));
+        assert_eq!(
+            event_time(&v).map(|t| t.to_rfc3339()),
+            Some("2020-01-01T00:00:00+00:00".to_owned())
+        );
         let v = json!({"ts": 1591367999.305988, "uid": "C1"});
         assert!(event_time(&v).is_some());
         assert_eq!(event_time(&json!({"x": 1})), None);

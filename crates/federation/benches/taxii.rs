@@ -7,9 +7,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::http::HeaderMap;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
-use shield_federation::taxii::{self, TaxiiConfig, TaxiiState, TokenStoreAuth};
+use shield_federation::taxii::{
+    self, AuthFailure, Caller, TaxiiAuth, TaxiiConfig, TaxiiState, credentials,
+};
 use shield_intel::stix::StixObject;
 use shield_intel::tlp::Tlp;
 use shield_store::intel::{IncomingObject, IntelWrite, Provenance};
@@ -30,6 +33,24 @@ fn indicator(n: u64) -> StixObject {
         "object_marking_refs": [Tlp::Green.marking_id()],
     }))
     .unwrap()
+}
+
+/// One known token, answered from memory as the node's cached authenticator does.
+struct CachedAuth {
+    token: String,
+}
+
+impl TaxiiAuth for CachedAuth {
+    fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, AuthFailure> {
+        match credentials(headers)? {
+            Some(t) if t == self.token => Ok(Caller {
+                name: "reader".into(),
+                org: "b".into(),
+                role: Role::Peer,
+            }),
+            _ => Err(AuthFailure::Unauthorized("unknown token".into())),
+        }
+    }
 }
 
 struct Setup {
@@ -62,11 +83,10 @@ async fn setup() -> Setup {
         };
         store.put_objects(&write).unwrap();
     }
-    let token = store
-        .create_token("reader", Role::Peer, Some("b"))
-        .unwrap()
-        .1;
-    let auth = Arc::new(TokenStoreAuth::new(store.clone(), "a"));
+    let token = "shd_bench-reader-token".to_owned();
+    let auth = Arc::new(CachedAuth {
+        token: token.clone(),
+    });
     let router = taxii::router(TaxiiState::new(store.clone(), auth, config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!(

@@ -137,8 +137,8 @@ pub trait IntelStore: Send + Sync {
     fn delete_objects(&self, reader: &Reader, request: &DeleteRequest)
     -> Result<usize, StoreError>;
 
-    /// The status resource with this id, when `reader`'s organisation made the request (or the
-    /// reader is an admin).
+    /// The status resource with this id, when `reader`'s organisation made the request (it names
+    /// the objects' ids and versions, so other organisations, admins included, do not see it).
     fn status(&self, reader: &Reader, id: &str) -> Result<Option<StatusResource>, StoreError>;
 
     /// The current version (per collection) of every indicator `reader` may see whose simple

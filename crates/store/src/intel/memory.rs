@@ -326,7 +326,7 @@ impl IntelStore for MemoryStore {
             .read()
             .statuses
             .get(id)
-            .filter(|(org, _)| *org == reader.org || reader.role == Role::Admin)
+            .filter(|(org, _)| *org == reader.org)
             .map(|(_, s)| s.clone()))
     }
 

@@ -619,7 +619,7 @@ pub fn intel_status_resources_are_kept_for_their_organisation(store: Arc<dyn Sto
         store
             .status(&Reader::new("b", Role::Admin, "root"), &status.id)
             .unwrap()
-            .is_some()
+            .is_none()
     );
     assert!(store.status(&reader("a"), "unknown").unwrap().is_none());
 }
