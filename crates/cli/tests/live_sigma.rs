@@ -23,15 +23,7 @@ fn sysmon(computer: &str, record: u64, image: &str, command_line: &str) -> Value
 }
 
 async fn post(base: &str, events: &[Value]) {
-    let body: String = events.iter().map(|e| format!("{e}\n")).collect();
-    let r = client()
-        .post(format!("{base}/api/v1/events"))
-        .bearer_auth(ADMIN)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    post_events(base, events).await;
 }
 
 async fn alerts(base: &str, query: &str) -> Value {

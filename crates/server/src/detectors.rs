@@ -40,6 +40,7 @@ pub struct RuleReloader {
     rules: Vec<PathBuf>,
     mapping: Option<PathBuf>,
     min_level: Option<Level>,
+    extra: Vec<Arc<dyn Detector>>,
     last: Mutex<ReloadReport>,
 }
 
@@ -50,8 +51,16 @@ impl RuleReloader {
             rules,
             mapping,
             min_level,
+            extra: Vec::new(),
             last: Mutex::new(ReloadReport::default()),
         }
+    }
+
+    /// Detectors that run after the Sigma rules in every set built (the IOC matcher); they are not
+    /// rebuilt by a rule reload.
+    pub fn with_detectors(mut self, extra: Vec<Arc<dyn Detector>>) -> Self {
+        self.extra = extra;
+        self
     }
 
     /// The report of the last successful build.
@@ -69,7 +78,7 @@ impl RuleReloader {
         };
         if self.rules.is_empty() {
             *self.last.lock() = report.clone();
-            return Ok((DetectorSet::default(), report));
+            return Ok((DetectorSet::new(self.extra.clone()), report));
         }
         for dir in &self.rules {
             if !dir.exists() {
@@ -111,7 +120,9 @@ impl RuleReloader {
         report.errors = truncate_errors(errors.iter().map(ToString::to_string));
         let detector: Arc<dyn Detector> = Arc::new(SigmaDetector::new(Arc::new(compiled)));
         *self.last.lock() = report.clone();
-        Ok((DetectorSet::new(vec![detector]), report))
+        let mut detectors = vec![detector];
+        detectors.extend(self.extra.iter().cloned());
+        Ok((DetectorSet::new(detectors), report))
     }
 }
 

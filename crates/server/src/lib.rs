@@ -21,6 +21,7 @@ pub mod body;
 pub mod config;
 pub mod detectors;
 pub mod error;
+pub mod intel;
 pub mod node;
 pub mod pipeline;
 pub mod state;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use shield_event::{Alert, Event, Level};
+use shield_event::{Alert, Detector, Event, Level};
+use shield_intel::matcher::IntelDetector;
 use shield_store::archive::{ArchiveConfig, EventArchive};
 use shield_store::{Role, SqliteStore, Store, TokenStore};
 use tokio::net::{TcpListener, UdpSocket};
@@ -24,6 +25,8 @@ use crate::stats::IngestStats;
 const STATS_FLUSH: Duration = Duration::from_secs(1);
 /// How often the archive is synced to disk.
 const ARCHIVE_SYNC: Duration = Duration::from_secs(1);
+/// How often the store is asked whether intel changed.
+const INTEL_REFRESH: Duration = Duration::from_secs(1);
 /// How often archive retention runs.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
@@ -123,11 +126,20 @@ pub async fn start(
             key: "sigma.min_level".to_owned(),
             message: e.to_string(),
         })?;
+    crate::intel::ensure_default_collections(store.as_ref())?;
+    let (indicators, load) = crate::intel::build_indicator_set(store.as_ref(), Utc::now())?;
+    tracing::info!(
+        "{} indicators ({} values) in the live matcher",
+        load.indicators,
+        load.values
+    );
+    let intel = Arc::new(IntelDetector::new(indicators));
     let reloader = RuleReloader::new(
         config.sigma.rules.clone(),
         config.sigma.mapping.clone(),
         min_level,
-    );
+    )
+    .with_detectors(vec![Arc::clone(&intel) as Arc<dyn Detector>]);
     let (detectors, report) = reloader.build().map_err(|message| ServerError::Config {
         key: "sigma.rules".to_owned(),
         message,
@@ -156,6 +168,7 @@ pub async fn start(
         n => n,
     };
     let output = NodeOutput {
+        org: org.clone(),
         store: Arc::clone(&store),
         archive,
         last_sync: Instant::now(),
@@ -176,6 +189,8 @@ pub async fn start(
         pipeline,
         stats,
         reloader,
+        intel: Arc::clone(&intel),
+        intel_load: parking_lot::Mutex::new(load),
         started: Instant::now(),
         config,
     });
@@ -274,6 +289,23 @@ pub async fn start(
         }
     }));
 
+    // Live indicators: rebuild the matcher when stored intel changed.
+    let intel_state = Arc::clone(&state);
+    let mut rx = shutdown_rx.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(INTEL_REFRESH) => {}
+                _ = rx.changed() => return,
+            }
+            let st = Arc::clone(&intel_state);
+            let refreshed = tokio::task::spawn_blocking(move || refresh_indicators(&st)).await;
+            if let Ok(Err(e)) = refreshed {
+                tracing::warn!("cannot refresh the live indicators (the previous ones stay): {e}");
+            }
+        }
+    }));
+
     Ok(RunningNode {
         http_addr,
         tls: is_tls,
@@ -284,6 +316,19 @@ pub async fn start(
         shutdown,
         tasks,
     })
+}
+
+/// Rebuilds the live IOC matcher when the store's intel generation moved; `true` when rebuilt.
+pub fn refresh_indicators(state: &AppState) -> Result<bool, ServerError> {
+    let generation = state.store.intel_generation()?;
+    if generation == state.intel_load.lock().generation {
+        return Ok(false);
+    }
+    let (set, load) = crate::intel::build_indicator_set(state.store.as_ref(), Utc::now())?;
+    state.intel.replace(set);
+    tracing::debug!("live matcher rebuilt: {} indicators", load.indicators);
+    *state.intel_load.lock() = load;
+    Ok(true)
 }
 
 /// Makes sure an admin can log in: imports `SHIELD_ADMIN_TOKEN` when given, otherwise creates an
@@ -312,6 +357,7 @@ pub fn ensure_admin_token(
 
 /// Writes processed batches: events to the archive, alerts to the store.
 struct NodeOutput {
+    org: String,
     store: Arc<dyn Store>,
     archive: Option<EventArchive>,
     last_sync: Instant,
@@ -345,6 +391,11 @@ impl Output for NodeOutput {
         if !alerts.is_empty() {
             if let Err(e) = self.store.insert_alerts(alerts) {
                 errors.push(format!("alerts: {e}"));
+            }
+            let sightings = crate::intel::sightings_for(alerts, &self.org);
+            if let Err(e) = crate::intel::store_sightings(self.store.as_ref(), sightings, &self.org)
+            {
+                errors.push(format!("sightings: {e}"));
             }
         }
         if errors.is_empty() {

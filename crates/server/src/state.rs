@@ -28,6 +28,10 @@ pub struct AppState {
     pub stats: IngestStats,
     /// Rebuilds the detectors from the configured rules.
     pub reloader: RuleReloader,
+    /// The live IOC matcher (also in every detector set).
+    pub intel: Arc<shield_intel::matcher::IntelDetector>,
+    /// What the last matcher build loaded.
+    pub intel_load: parking_lot::Mutex<crate::intel::IndicatorLoad>,
     /// When the node started.
     pub started: Instant,
 }

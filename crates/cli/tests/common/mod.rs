@@ -172,3 +172,16 @@ pub async fn wait_stats(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Posts events as NDJSON to `/api/v1/events` with the admin token and expects 200.
+pub async fn post_events(base: &str, events: &[serde_json::Value]) {
+    let body: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let r = client()
+        .post(format!("{base}/api/v1/events"))
+        .bearer_auth(ADMIN)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

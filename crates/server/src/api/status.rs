@@ -60,6 +60,7 @@ pub async fn stats(
         "queue": { "pending": state.pipeline.pending(), "capacity": state.pipeline.capacity() },
         "inputs": state.stats.per_input(),
         "rules": state.reloader.last_report(),
+        "indicators": state.intel_load.lock().clone(),
         "uptime_seconds": state.started.elapsed().as_secs(),
     })))
 }

@@ -1,0 +1,214 @@
+//! Threat intelligence in the node: the default collections, the live IOC matcher built from the
+//! stored indicators (rebuilt when the store's intel generation changes), and STIX sightings for
+//! intel hits.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use shield_event::{Alert, AlertKind};
+use shield_intel::matcher::{
+    IndicatorSet, IndicatorTable, IocMatcher, indicator_record, pattern_iocs,
+};
+use shield_intel::stix::{ObjectBuilder, StixObject, Timestamp};
+use shield_intel::tlp::Tlp;
+use shield_store::intel::{
+    Collection, CollectionAccess, Grant, IncomingObject, IntelWrite, Provenance,
+};
+use shield_store::{IntelStore, Role, StoreError};
+use uuid::Uuid;
+
+/// Alias of the collection indicators are imported into.
+pub const INDICATORS: &str = "indicators";
+/// Alias of the collection the node's sightings go to.
+pub const SIGHTINGS: &str = "sightings";
+
+fn collection_id(alias: &str) -> String {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        format!("shield:collection:{alias}").as_bytes(),
+    )
+    .to_string()
+}
+
+/// The collections every node has: `indicators` and `sightings`, readable by every authenticated
+/// caller (TLP still applies per object), writable by admins and peers.
+pub fn default_collections() -> Vec<Collection> {
+    let access = CollectionAccess {
+        read: vec![Grant::Anyone],
+        write: vec![Grant::Role(Role::Admin), Grant::Role(Role::Peer)],
+    };
+    vec![
+        Collection {
+            id: collection_id(INDICATORS),
+            alias: Some(INDICATORS.to_owned()),
+            title: "Indicators".to_owned(),
+            description: Some(
+                "Indicators this node matches live against every ingested event.".to_owned(),
+            ),
+            access: access.clone(),
+        },
+        Collection {
+            id: collection_id(SIGHTINGS),
+            alias: Some(SIGHTINGS.to_owned()),
+            title: "Sightings".to_owned(),
+            description: Some("Sightings of indicators in this node's events.".to_owned()),
+            access,
+        },
+    ]
+}
+
+/// Creates the default collections that do not exist yet.
+pub fn ensure_default_collections(store: &dyn IntelStore) -> Result<(), StoreError> {
+    for c in default_collections() {
+        if store
+            .collection(c.alias.as_deref().unwrap_or(&c.id))?
+            .is_none()
+        {
+            store.ensure_collection(&c)?;
+        }
+    }
+    Ok(())
+}
+
+/// What a matcher build found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IndicatorLoad {
+    /// Indicators compiled into the matcher.
+    pub indicators: usize,
+    /// Values (addresses, domains, hashes…) in the matcher.
+    pub values: usize,
+    /// Live indicators whose pattern holds no value the matcher can look up (they are kept in the
+    /// store; offline evaluation will use them).
+    pub not_matchable: usize,
+    /// The store generation the matcher reflects.
+    pub generation: u64,
+}
+
+/// Builds a matcher from every live (unrevoked, unexpired) indicator in the store.
+pub fn build_indicator_set(
+    store: &dyn IntelStore,
+    now: DateTime<Utc>,
+) -> Result<(IndicatorSet, IndicatorLoad), StoreError> {
+    let generation = store.intel_generation()?;
+    let mut table = IndicatorTable::new();
+    let mut entries = Vec::new();
+    let mut load = IndicatorLoad {
+        generation,
+        ..IndicatorLoad::default()
+    };
+    store.live_indicators(now, &mut |stored| {
+        let Some(json) = stored.json.as_deref() else {
+            return;
+        };
+        let Ok(object) = StixObject::from_json(json.as_bytes()) else {
+            load.not_matchable += 1;
+            return;
+        };
+        let iocs = object
+            .as_indicator()
+            .and_then(|i| i.stix_pattern())
+            .and_then(Result::ok)
+            .and_then(|p| pattern_iocs(&p));
+        let Some(iocs) = iocs.filter(|p| !p.iocs.is_empty()) else {
+            load.not_matchable += 1;
+            return;
+        };
+        let Ok(reference) = table.push(&indicator_record(&object)) else {
+            load.not_matchable += 1;
+            return;
+        };
+        load.indicators += 1;
+        load.values += iocs.iocs.len();
+        for ioc in iocs.iocs {
+            entries.push((ioc, reference));
+        }
+    })?;
+    let matcher = IocMatcher::build(entries.iter().map(|(ioc, r)| (ioc, *r))).map_err(|e| {
+        StoreError::Corrupt {
+            what: "indicator matcher".to_owned(),
+            reason: e.to_string(),
+        }
+    })?;
+    table.shrink_to_fit();
+    Ok((
+        IndicatorSet {
+            matcher: Arc::new(matcher),
+            table: Arc::new(table),
+        },
+        load,
+    ))
+}
+
+/// The STIX identity of an organisation, with an id derived from its name.
+pub fn organisation_identity(org: &str) -> Option<StixObject> {
+    let id = format!(
+        "identity--{}",
+        Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("shield:org:{org}").as_bytes())
+    );
+    ObjectBuilder::identity(
+        org,
+        "organization",
+        Timestamp::from(DateTime::<Utc>::UNIX_EPOCH),
+    )
+    .id(id)
+    .build()
+    .ok()
+}
+
+/// One sighting per intel alert, by this organisation, marked with the indicator's TLP (AMBER when
+/// unknown: a sighting says where an attack was seen).
+pub fn sightings_for(alerts: &[Alert], org: &str) -> Vec<IncomingObject> {
+    let Some(identity) = organisation_identity(org) else {
+        return Vec::new();
+    };
+    alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::Intel && a.rule.id.starts_with("indicator--"))
+        .filter_map(|a| {
+            let seen = Timestamp::from(a.event_time.unwrap_or(a.created));
+            let tlp = a.details["tlp"]
+                .as_str()
+                .and_then(Tlp::from_tag)
+                .unwrap_or(Tlp::Amber)
+                .max(Tlp::Green);
+            ObjectBuilder::sighting(&a.rule.id, Timestamp::from(a.created))
+                .created_by(identity.id())
+                .property("first_seen", seen)
+                .property("last_seen", seen)
+                .property("count", 1)
+                .property("where_sighted_refs", vec![identity.id()])
+                .tlp(tlp)
+                .build()
+                .ok()
+                .map(IncomingObject::new)
+        })
+        .collect()
+}
+
+/// Stores sightings in the `sightings` collection.
+pub fn store_sightings(
+    store: &dyn IntelStore,
+    sightings: Vec<IncomingObject>,
+    org: &str,
+) -> Result<usize, StoreError> {
+    if sightings.is_empty() {
+        return Ok(0);
+    }
+    let mut objects = sightings;
+    if let Some(identity) = organisation_identity(org) {
+        objects.insert(0, IncomingObject::new(identity));
+    }
+    let report = store.put_objects(&IntelWrite {
+        collection: collection_id(SIGHTINGS),
+        objects,
+        provenance: Provenance {
+            source: "node:sightings".to_owned(),
+            org: org.to_owned(),
+            default_tlp: Tlp::Amber,
+            shared_with: Vec::new(),
+        },
+        received: Utc::now(),
+        status_id: None,
+    })?;
+    Ok(report.added())
+}
