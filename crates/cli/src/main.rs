@@ -10,7 +10,10 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod hunt;
 mod ingest;
+mod intel;
+mod rules;
 mod serve;
 mod token;
 
@@ -28,9 +31,17 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Send log files and folders (EVTX, JSON, NDJSON, syslog text) to a running node.
     Ingest(ingest::IngestArgs),
+    /// Hunt offline: run Sigma rules over log files and folders (EVTX, JSON, NDJSON, syslog).
+    Hunt(hunt::HuntArgs),
+    /// Sigma rules.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
     /// Manage API tokens in a node's data directory.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Threat intelligence: import, search, export.
+    #[command(subcommand)]
+    Intel(intel::IntelCommand),
     /// Configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -52,7 +63,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Ingest(args) => ingest::run(args),
+        Command::Hunt(args) => hunt::run(args),
+        Command::Rules(cmd) => rules::run(cmd),
         Command::Token(cmd) => token::run(cmd),
+        Command::Intel(cmd) => intel::run(cmd),
         Command::Config(ConfigCommand::Default) => {
             print!("{}", shield_server::config::DEFAULT_TOML);
             Ok(())
