@@ -5,6 +5,9 @@
 //!   `/taxii2/`, over [`shield_store::IntelStore`].
 //! * [`client`]: a TAXII 2.1 client; [`feed`]: remote collections pulled on a schedule.
 //! * [`envelope`]: reading objects from envelopes and bundles as the exact text they arrived as.
+//! * [`identity`]: a node's organisation and Ed25519 key; [`signing`]: provenance signatures over
+//!   canonical JSON; [`policy`]: the sharing policy every egress asks; [`pseudonym`]: personal
+//!   observables as keyed pseudonyms in shared sightings.
 //!
 //! # Design decisions
 //!
@@ -32,6 +35,10 @@ pub mod client;
 pub mod envelope;
 pub mod error;
 pub mod feed;
+pub mod identity;
+pub mod policy;
+pub mod pseudonym;
+pub mod signing;
 pub mod taxii;
 
 pub use error::FederationError;
