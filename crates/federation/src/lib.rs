@@ -7,7 +7,8 @@
 //! * [`envelope`]: reading objects from envelopes and bundles as the exact text they arrived as.
 //! * [`identity`]: a node's organisation and Ed25519 key; [`signing`]: provenance signatures over
 //!   canonical JSON; [`policy`]: the sharing policy every egress asks; [`pseudonym`]: personal
-//!   observables as keyed pseudonyms in shared sightings.
+//!   observables as keyed pseudonyms in shared sightings; [`correlate`]: the hub's cross-border
+//!   correlation of sightings into incidents.
 //!
 //! # Design decisions
 //!
@@ -32,6 +33,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod correlate;
 pub mod envelope;
 pub mod error;
 pub mod feed;
