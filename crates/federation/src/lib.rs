@@ -9,6 +9,7 @@
 //!   canonical JSON; [`policy`]: the sharing policy every egress asks; [`pseudonym`]: personal
 //!   observables as keyed pseudonyms in shared sightings; [`correlate`]: the hub's cross-border
 //!   correlation of sightings into incidents.
+//! * [`outbox`]: per-peer positions in the intel store's log, retried with backoff until acknowledged.
 //!
 //! # Design decisions
 //!
@@ -38,6 +39,7 @@ pub mod envelope;
 pub mod error;
 pub mod feed;
 pub mod identity;
+pub mod outbox;
 pub mod policy;
 pub mod pseudonym;
 pub mod signing;
