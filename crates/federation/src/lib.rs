@@ -10,6 +10,7 @@
 //!   observables as keyed pseudonyms in shared sightings; [`correlate`]: the hub's cross-border
 //!   correlation of sightings into incidents.
 //! * [`outbox`]: per-peer positions in the intel store's log, retried with backoff until acknowledged.
+//! * [`peer`]: peers as the configuration declares them (relation, organisation, key, groups).
 //!
 //! # Design decisions
 //!
@@ -40,6 +41,7 @@ pub mod error;
 pub mod feed;
 pub mod identity;
 pub mod outbox;
+pub mod peer;
 pub mod policy;
 pub mod pseudonym;
 pub mod signing;
