@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use shield_federation::feed::FeedConfig;
+use shield_federation::taxii::TaxiiConfig;
 
 use crate::ServerError;
 
@@ -20,6 +22,10 @@ pub struct NodeConfig {
     pub archive: ArchiveSection,
     /// Sigma detection.
     pub sigma: SigmaSection,
+    /// The TAXII 2.1 server.
+    pub taxii: TaxiiSection,
+    /// Threat intelligence: feeds.
+    pub intel: IntelSection,
     /// Logging.
     pub log: LogSection,
 }
@@ -85,6 +91,64 @@ pub struct SigmaSection {
     pub min_level: Option<String>,
 }
 
+/// `[taxii]`: the TAXII 2.1 server under `/taxii2/`. Every key but `enabled` is the federation
+/// crate's [`TaxiiConfig`]; `collections` lists collections created at start in addition to the
+/// node's own `indicators` and `sightings` (none by default).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaxiiSection {
+    /// Serve TAXII 2.1 (authenticated like the API: HTTP Basic with the token as password, or
+    /// Bearer).
+    pub enabled: bool,
+    /// Discovery, API root, limits, default TLP, extra collections.
+    pub server: TaxiiConfig,
+}
+
+impl Default for TaxiiSection {
+    fn default() -> Self {
+        TaxiiSection {
+            enabled: true,
+            server: TaxiiConfig {
+                collections: Vec::new(),
+                ..TaxiiConfig::default()
+            },
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TaxiiSection {
+    /// `enabled` beside the keys of [`TaxiiConfig`] (unknown keys refused, each named), keys not
+    /// given at the node's defaults.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut given = toml::Table::deserialize(d)?;
+        let defaults = TaxiiSection::default();
+        let enabled = match given.remove("enabled") {
+            None => defaults.enabled,
+            Some(toml::Value::Boolean(b)) => b,
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "enabled: expected true or false, found {}",
+                    other.type_str()
+                )));
+            }
+        };
+        let mut table = toml::Table::try_from(&defaults.server).map_err(D::Error::custom)?;
+        table.extend(given);
+        let server = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| D::Error::custom(format!("{}: {}", e.path(), e.inner())))?;
+        Ok(TaxiiSection { enabled, server })
+    }
+}
+
+/// `[intel]`
+#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntelSection {
+    /// TAXII collections of other servers pulled into a local collection on a schedule
+    /// (`[[intel.feeds]]`); each one's position is kept in the store.
+    pub feeds: Vec<FeedConfig>,
+}
+
 /// `[log]`
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -141,7 +205,7 @@ impl Default for LogSection {
 }
 
 /// Environment variables that override keys, applied after the file: `(variable, key, is_integer)`.
-pub const ENV_OVERRIDES: [(&str, &str, bool); 10] = [
+pub const ENV_OVERRIDES: [(&str, &str, bool); 11] = [
     ("SHIELD_LISTEN", "server.listen", false),
     ("SHIELD_DATA", "server.data_dir", false),
     ("SHIELD_ORGANISATION", "server.organisation", false),
@@ -152,6 +216,7 @@ pub const ENV_OVERRIDES: [(&str, &str, bool); 10] = [
     ("SHIELD_SYSLOG_TCP", "ingest.syslog_tcp", false),
     ("SHIELD_QUEUE_EVENTS", "ingest.queue_events", true),
     ("SHIELD_LOG", "log.level", false),
+    ("SHIELD_TAXII_PUBLIC_URL", "taxii.public_url", false),
 ];
 
 impl NodeConfig {
@@ -276,6 +341,30 @@ impl NodeConfig {
                 );
             }
         }
+        if let Err(message) = self.taxii.server.validate() {
+            // The federation crate names the key first: `taxii.api_root: …`.
+            let (key, message) = message.split_once(": ").unwrap_or(("taxii", &message));
+            return bad(key, message);
+        }
+        if let Some(url) = &self.taxii.server.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad("taxii.public_url", format!("'{url}' is not an http(s) URL"));
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, feed) in self.intel.feeds.iter().enumerate() {
+            let at = format!("intel.feeds[{i}]");
+            if let Err(message) = feed.validate(&at) {
+                let (key, message) = message.split_once(": ").unwrap_or((&at, &message));
+                return bad(key, message);
+            }
+            if !names.insert(feed.name.as_str()) {
+                return bad(
+                    &format!("{at}.name"),
+                    format!("'{}' is used by another feed", feed.name),
+                );
+            }
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad(
                 "log.format",
@@ -368,6 +457,74 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("tls_cert"), "{err}");
+    }
+
+    #[test]
+    fn taxii_and_feeds_parse_and_bad_values_are_named() {
+        let c = NodeConfig::from_toml(
+            r#"
+            [taxii]
+            enabled = false
+            api_root = "soc"
+            max_content_length = 65536
+            default_tlp = "green"
+            [[taxii.collections]]
+            alias = "partners"
+            title = "Partners"
+            read = ["role:peer"]
+
+            [[intel.feeds]]
+            name = "hub"
+            url = "https://hub.example/taxii2/shield/"
+            collection = "indicators"
+            interval = "15m"
+            token = "abc"
+            "#,
+        )
+        .unwrap();
+        assert!(!c.taxii.enabled);
+        assert_eq!(c.taxii.server.api_root, "soc");
+        assert_eq!(c.taxii.server.max_content_length, 65536);
+        assert_eq!(c.taxii.server.default_tlp, shield_intel::tlp::Tlp::Green);
+        assert_eq!(c.taxii.server.collections[0].alias, "partners");
+        assert_eq!(c.intel.feeds[0].interval.as_secs(), 900);
+        // Keys not given keep the node's defaults: no collections beyond the node's own.
+        let c = NodeConfig::from_toml("[taxii]\ntitle = \"SOC\"").unwrap();
+        assert!(c.taxii.enabled && c.taxii.server.collections.is_empty());
+        assert_eq!(c.taxii.server.api_root, "shield");
+        let named = |text: &str, key: &str| {
+            let err = NodeConfig::from_toml(text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(key), "{key} not named in: {err}");
+        };
+        named("[taxii]\napi_root = \"a/b\"", "taxii.api_root");
+        named(
+            "[taxii]\nmax_content_length = 10",
+            "taxii.max_content_length",
+        );
+        named("[taxii]\npublic_url = \"soc.example\"", "taxii.public_url");
+        named("[taxii]\nunknown_key = 1", "unknown_key");
+        named("[taxii]\nenabled = \"yes\"", "enabled");
+        named("[taxii]\ndefault_tlp = \"pink\"", "default_tlp");
+        named(
+            "[[intel.feeds]]\nname = \"a b\"\nurl = \"https://x/\"\ncollection = \"c\"",
+            "intel.feeds[0].name",
+        );
+        named(
+            "[[intel.feeds]]\nname = \"a\"\nurl = \"https://x/\"\ncollection = \"c\"\ninterval = 1",
+            "intel.feeds[0].interval",
+        );
+        named(
+            "[[intel.feeds]]\nname = \"a\"\nurl = \"https://x/\"\ncollection = \"c\"\n\
+             [[intel.feeds]]\nname = \"a\"\nurl = \"https://y/\"\ncollection = \"c\"",
+            "intel.feeds[1].name",
+        );
+        named(
+            "[[intel.feeds]]\nname = \"a\"\nurl = \"https://x/\"\ncollection = \"c\"\ncolour = 1",
+            "colour",
+        );
     }
 
     #[test]

@@ -11,8 +11,11 @@
 //!   counts. Memory does not grow with load.
 //! * **Nothing accepted is lost on a clean stop.** [`RunningNode::stop`] stops the listeners, then
 //!   drains the queue into the store and archive before returning.
+//! * **Standards where partners speak them.** TAXII 2.1 is served under `/taxii2/` by the
+//!   federation crate's router, authenticated through the same token cache as the API
+//!   ([`taxii`]); feeds declared in `[[intel.feeds]]` are pulled by the node itself.
 //! * **One error shape.** Every API error is `{"error": {status, code, message, details?}}`
-//!   ([`error::ApiError`]).
+//!   ([`error::ApiError`]); the TAXII routes answer TAXII error resources, as TAXII clients expect.
 #![deny(missing_docs)]
 
 pub mod api;
@@ -27,6 +30,7 @@ pub mod pipeline;
 pub mod state;
 pub mod stats;
 pub mod syslog;
+pub mod taxii;
 pub mod tls;
 
 pub use config::NodeConfig;

@@ -127,6 +127,13 @@ pub async fn start(
             message: e.to_string(),
         })?;
     crate::intel::ensure_default_collections(store.as_ref())?;
+    if config.taxii.enabled {
+        let created =
+            crate::taxii::install_configured_collections(store.as_ref(), &config.taxii.server)?;
+        if created > 0 {
+            tracing::info!("{created} TAXII collections created from taxii.collections");
+        }
+    }
     let (indicators, load) = crate::intel::build_indicator_set(store.as_ref(), Utc::now())?;
     tracing::info!(
         "{} indicators ({} values) in the live matcher",
@@ -206,7 +213,10 @@ pub async fn start(
     let http_addr = tcp
         .local_addr()
         .map_err(|e| ServerError::io("cannot read the listen address", e))?;
-    let router = crate::api::router(Arc::clone(&state));
+    let mut router = crate::api::router(Arc::clone(&state));
+    if state.config.taxii.enabled {
+        router = router.merge(crate::taxii::router(&state));
+    }
     let tls = match (&state.config.server.tls_cert, &state.config.server.tls_key) {
         (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
         _ => None,

@@ -6,6 +6,7 @@
 //! | `POST /api/v1/events` | admin, ingest |
 //! | `GET /`, `POST /_bulk`, `POST /{index}/_bulk` and the Elasticsearch set-up calls | admin, ingest (Bearer, Basic password or ApiKey) |
 //! | `GET /api/v1/alerts`, `GET /api/v1/alerts/{id}`, `GET /api/v1/stats`, `GET /metrics`, `GET /api/v1/openapi.json` | admin, analyst |
+//! | `/taxii2/…` (TAXII 2.1, merged by the node when `taxii.enabled`; see [`crate::taxii`]) | admin, analyst, peer (Bearer or Basic password), per-collection grants |
 //! | `GET/POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`, `POST /api/v1/rules/reload`, `GET /api/v1/audit` | admin |
 
 use axum::Router;
