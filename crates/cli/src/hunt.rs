@@ -1,6 +1,7 @@
-//! `shield hunt PATH...`: Sigma rules over log files and folders, offline, on every core.
+//! `shield hunt PATH...`: Sigma rules (and indicators of compromise, `--intel`) over log files and
+//! folders, offline, on every core.
 //!
-//! A thin layer over `shield_hunt::hunt`: options, the output file or stdout, a progress bar on
+//! A thin layer over `shield_hunt::hunt`: options, the IOC matcher built from `--intel` files, the output file or stdout, a progress bar on
 //! stderr (only when stderr is a terminal), problems with the input as warnings, and the summary.
 
 use std::cell::{Cell, RefCell};
@@ -50,8 +51,14 @@ pub struct HuntArgs {
     /// No progress bar and no summary (problems with the input are still reported).
     #[arg(long, short)]
     quiet: bool,
-    // Extension point: `--intel FILE` (sweep the logs for indicators of compromise) will be added
-    // here and passed on through `HuntOptions`.
+    /// Indicators of compromise to sweep the logs for, repeatable: a STIX bundle, a MISP event or
+    /// feed folder, a CSV or one-per-line list. IOC hits are reported beside Sigma hits (rule id =
+    /// indicator id); without --rules (and SHIELD_RULES) only the indicators run.
+    #[arg(long = "intel", value_name = "FILE")]
+    intel: Vec<PathBuf>,
+    /// Level of IOC hits.
+    #[arg(long, default_value = "high", value_name = "LEVEL")]
+    intel_level: Level,
 }
 
 /// Runs the command.
@@ -63,12 +70,34 @@ pub fn run(args: HuntArgs) -> anyhow::Result<()> {
     } else {
         args.rules.clone()
     };
+    let detectors = if args.intel.is_empty() {
+        Vec::new()
+    } else {
+        let (detector, load) = crate::intel::sweep_detector(&args.intel, args.intel_level)?;
+        if !args.quiet {
+            eprintln!(
+                "intel: {} indicators ({} values) loaded{}",
+                load.indicators,
+                load.values,
+                if load.not_matchable > 0 {
+                    format!(
+                        ", {} indicators without values to look up left out",
+                        load.not_matchable
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+        vec![detector]
+    };
     let opts = HuntOptions {
         rules,
         mapping: args.mapping.clone(),
         min_level: args.min_level,
         paths: args.paths.clone(),
         threads: args.threads,
+        detectors,
         ..HuntOptions::default()
     };
     // Open the output first: an unwritable file is an error before any work is done.

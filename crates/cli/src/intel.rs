@@ -2,16 +2,21 @@
 //! be running: it picks up changes within a second).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
+use shield_event::{Alert, Detector, Event, Level};
 use shield_intel::convert::indicator_for_ioc;
 use shield_intel::lists::{ListFormat, import as import_list};
+use shield_intel::matcher::IntelDetector;
 use shield_intel::stix::{Bundle, Limits, StixObject, Timestamp, parse_bundle_partial};
 use shield_intel::tlp::Tlp;
-use shield_server::intel::{INDICATORS, ensure_default_collections};
+use shield_server::intel::{
+    INDICATORS, IndicatorLoad, IndicatorSetBuilder, ensure_default_collections,
+};
 use shield_store::intel::{IncomingObject, IntelWrite, ObjectQuery, Provenance, Reader};
 use shield_store::{IntelStore, Role, SqliteStore};
 
@@ -199,7 +204,7 @@ fn open(data: &Path) -> anyhow::Result<SqliteStore> {
 
 /// The files an import path stands for: itself, a MISP feed folder (as one entry), or the importable
 /// files of a folder.
-fn import_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn import_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if path.is_file() || path.join("manifest.json").is_file() {
         return Ok(vec![path.to_owned()]);
     }
@@ -230,7 +235,7 @@ fn objects_of(path: &Path, tlp: Tlp) -> (Vec<StixObject>, Vec<String>, bool) {
     (objects, problems, derived)
 }
 
-fn source_objects(path: &Path, tlp: Tlp) -> (Vec<StixObject>, Vec<String>) {
+pub(crate) fn source_objects(path: &Path, tlp: Tlp) -> (Vec<StixObject>, Vec<String>) {
     let name = path.display().to_string();
     if path.is_dir() {
         let manifest = match std::fs::read_to_string(path.join("manifest.json")) {
@@ -410,4 +415,61 @@ fn all_objects(
         }
     }
     Ok(out)
+}
+
+/// The IOC matcher of `shield hunt --intel`: the indicators of every file (as `import` reads them),
+/// each hit at `level`. Problems with the files are printed as warnings; no indicator at all is
+/// an error.
+pub(crate) fn sweep_detector(
+    paths: &[PathBuf],
+    level: Level,
+) -> anyhow::Result<(Arc<dyn Detector>, IndicatorLoad)> {
+    let mut builder = IndicatorSetBuilder::new();
+    for path in paths {
+        for file in import_files(path)? {
+            let (objects, problems) = source_objects(&file, Tlp::Amber);
+            for p in &problems {
+                eprintln!("warning: {p}");
+            }
+            for o in &objects {
+                builder.add(o);
+            }
+        }
+    }
+    if builder.load().indicators == 0 {
+        bail!(
+            "no indicator with values to look up in {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let (set, load) = builder.build()?;
+    let detector = SweepDetector {
+        inner: IntelDetector::new(set),
+        level,
+    };
+    Ok((Arc::new(detector), load))
+}
+
+/// The IOC matcher with every hit at one level.
+struct SweepDetector {
+    inner: IntelDetector,
+    level: Level,
+}
+
+impl Detector for SweepDetector {
+    fn name(&self) -> &str {
+        "intel"
+    }
+
+    fn detect(&self, events: &[Event], alerts: &mut Vec<Alert>) {
+        let first = alerts.len();
+        self.inner.detect(events, alerts);
+        for alert in &mut alerts[first..] {
+            alert.rule.level = self.level;
+        }
+    }
 }

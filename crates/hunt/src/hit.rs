@@ -15,14 +15,18 @@ pub enum HitKind {
     /// A Sigma correlation rule matched a group of events; the hit names the event that completed
     /// the group.
     Correlation,
+    /// A further detector of [`crate::HuntOptions::detectors`] (an IOC sweep) matched one event;
+    /// the rule is the indicator.
+    Intel,
 }
 
 impl HitKind {
-    /// `sigma` or `correlation`.
+    /// `sigma`, `correlation` or `intel`.
     pub fn as_str(self) -> &'static str {
         match self {
             HitKind::Sigma => "sigma",
             HitKind::Correlation => "correlation",
+            HitKind::Intel => "intel",
         }
     }
 }
@@ -55,7 +59,8 @@ pub struct Hit<'a> {
     pub timestamp: Option<DateTime<Utc>>,
     /// The event payload as read.
     pub event: &'a Value,
-    /// For Sigma hits: the values of the fields the rule names, as found in the event.
+    /// For Sigma hits: the values of the fields the rule names, as found in the event; for intel
+    /// hits: the detector's details (the matched values, TLP).
     pub fields: Option<&'a Map<String, Value>>,
     /// For Sigma hits: the log-source mapping entry through which the rule matched.
     pub logsource: Option<&'a str>,

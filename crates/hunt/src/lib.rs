@@ -32,9 +32,11 @@
 //!   (truncated EVTX chunk, malformed JSON line) reach [`Progress::problem`] with file and record and
 //!   are counted in the summary; the hunt goes on. Only configuration problems are [`HuntError`]s:
 //!   no rule loaded, no input file, an unusable mapping, an output that cannot be written.
-//! * **Extension point: intel.** An IOC sweep (`--intel FILE`) will be a second stage of the
-//!   matching task (`scan::Scanner`), producing [`HitKind::Intel`]-style hits through the same
-//!   [`Hit`] and sinks; nothing else changes. It is not implemented yet.
+//! * **Indicators beside rules.** [`HuntOptions::detectors`] are further
+//!   [`shield_event::Detector`]s (the IOC matcher of `shield hunt --intel FILE`) run by the
+//!   matching task on the same events after the Sigma rules; each alert they raise becomes a
+//!   [`HitKind::Intel`] hit through the same [`Hit`] and sinks, written after the Sigma hits of its
+//!   event. The library knows no intel format: the caller builds the detector.
 #![deny(missing_docs)]
 
 mod error;

@@ -1,11 +1,13 @@
 //! What a hunt runs: rules, mapping, inputs, threads.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use shield_event::Level;
+use shield_event::{Detector, Level};
 
 /// Options of [`crate::hunt`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HuntOptions {
     /// Rule files or folders (searched recursively for `.yml`/`.yaml`).
     pub rules: Vec<PathBuf>,
@@ -21,8 +23,26 @@ pub struct HuntOptions {
     pub batch_size: usize,
     /// Most events kept for correlation rules (see the crate docs).
     pub max_correlation_events: usize,
-    // Extension point: `intel: Option<PathBuf>` (IOC sweep) will go here and become a second
-    // stage of `scan::Scanner`.
+    /// Further detectors run on every event beside the Sigma rules (the IOC matcher of
+    /// `--intel`); each alert they raise is a [`crate::HitKind::Intel`] hit. With detectors and
+    /// no [`HuntOptions::rules`], the hunt runs them alone.
+    pub detectors: Vec<Arc<dyn Detector>>,
+}
+
+impl fmt::Debug for HuntOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let detectors: Vec<&str> = self.detectors.iter().map(|d| d.name()).collect();
+        f.debug_struct("HuntOptions")
+            .field("rules", &self.rules)
+            .field("mapping", &self.mapping)
+            .field("min_level", &self.min_level)
+            .field("paths", &self.paths)
+            .field("threads", &self.threads)
+            .field("batch_size", &self.batch_size)
+            .field("max_correlation_events", &self.max_correlation_events)
+            .field("detectors", &detectors)
+            .finish()
+    }
 }
 
 impl Default for HuntOptions {
@@ -35,6 +55,7 @@ impl Default for HuntOptions {
             threads: 0,
             batch_size: 1024,
             max_correlation_events: 1_000_000,
+            detectors: Vec::new(),
         }
     }
 }

@@ -33,6 +33,20 @@ pub struct LoadedRules {
 }
 
 impl LoadedRules {
+    /// No rules: a hunt with further detectors only (`shield hunt --intel FILE` without rules).
+    pub fn none() -> LoadedRules {
+        let (compiled, _) =
+            CompiledRuleSet::compile(&RuleSet::default(), &Mapping::default_windows());
+        LoadedRules {
+            compiled: Arc::new(compiled),
+            rejected: Vec::new(),
+            warnings: 0,
+            load_time: Duration::ZERO,
+            feeds: Vec::new(),
+            tactics: Vec::new(),
+        }
+    }
+
     /// Loads every rule under `paths` and compiles it with `mapping` (a mapping file) or, when
     /// `None`, Shield's default Windows mapping. Fails when the mapping cannot be used or when no
     /// rule at all compiled.

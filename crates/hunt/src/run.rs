@@ -10,7 +10,7 @@ use shield_event::{AlertKind, Detector, Event, Location, ParseError};
 use shield_sigma::SigmaDetector;
 
 use crate::hit::{Hit, HitKind, HitRule, HitSink};
-use crate::scan::{Scanned, Scanner};
+use crate::scan::{DetectorHit, Scanned, Scanner};
 use crate::summary::tactic_mask;
 use crate::{HuntError, HuntOptions, HuntSummary, LoadedRules, Progress, pipeline};
 
@@ -23,7 +23,11 @@ pub fn hunt(
     sink: &mut dyn HitSink,
     progress: &dyn Progress,
 ) -> Result<HuntSummary, HuntError> {
-    let rules = LoadedRules::load(&opts.rules, opts.mapping.as_deref())?;
+    let rules = if opts.rules.is_empty() && !opts.detectors.is_empty() {
+        LoadedRules::none()
+    } else {
+        LoadedRules::load(&opts.rules, opts.mapping.as_deref())?
+    };
     progress.rules_loaded(&rules);
     hunt_with_rules(&rules, opts, sink, progress)
 }
@@ -76,7 +80,7 @@ pub fn hunt_with_rules(
         ));
     }
     progress.start(files.len(), writer.sizes.iter().sum());
-    let scanner = Arc::new(Scanner::new(rules, opts.min_level));
+    let scanner = Arc::new(Scanner::new(rules, opts.min_level, opts.detectors.clone()));
     pipeline::run(
         &files,
         &scanner,
@@ -134,7 +138,12 @@ impl Writer<'_> {
         }
         let path = files[index].to_string_lossy();
         let compiled = &self.rules.compiled;
+        // Per event: its Sigma hits, then its detector hits.
+        let mut detector_hits = scanned.detector_hits.iter().peekable();
         for hit in &scanned.hits {
+            while let Some(d) = detector_hits.next_if(|d| d.event < hit.event) {
+                self.write_detector_hit(d, &scanned, &path)?;
+            }
             let Some(event) = scanned.hit_events.get(hit.event) else {
                 continue;
             };
@@ -163,6 +172,9 @@ impl Writer<'_> {
             let tactics = self.rules.tactics.get(hit.rule.rule).copied().unwrap_or(0);
             self.summary.count_hit(info.level, tactics);
         }
+        for d in detector_hits {
+            self.write_detector_hit(d, &scanned, &path)?;
+        }
         for event in scanned.feed {
             if self.feed.len() < self.max_feed {
                 self.feed.push(event);
@@ -171,6 +183,39 @@ impl Writer<'_> {
             }
         }
         self.progress.advance(scanned.bytes, scanned.events);
+        Ok(())
+    }
+
+    /// Writes one hit of a further detector (an indicator that matched an event).
+    fn write_detector_hit(
+        &mut self,
+        hit: &DetectorHit,
+        scanned: &Scanned,
+        path: &str,
+    ) -> Result<(), HuntError> {
+        let Some(event) = scanned.hit_events.get(hit.event) else {
+            return Ok(());
+        };
+        let rule = &hit.alert.rule;
+        let out = Hit {
+            kind: HitKind::Intel,
+            rule: HitRule {
+                id: &rule.id,
+                title: &rule.title,
+                level: rule.level,
+                tags: &rule.tags,
+            },
+            path: event.meta.source.as_ref().map_or(path, |s| s.path.as_ref()),
+            record_id: event.meta.source.as_ref().and_then(|s| s.record_id),
+            timestamp: event.meta.timestamp,
+            event: &event.data,
+            fields: hit.alert.details.as_object(),
+            logsource: None,
+            correlation: None,
+        };
+        self.sink.hit(&out).map_err(HuntError::Output)?;
+        self.summary.count_hit(rule.level, tactic_mask(&rule.tags));
+        self.summary.intel_hits += 1;
         Ok(())
     }
 

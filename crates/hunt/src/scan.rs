@@ -8,16 +8,14 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 use shield_event::parse::parse_ndjson_line;
-use shield_event::{Event, Level, ParseError};
+use shield_event::{Alert, AlertKind, Detector, Event, Level, ParseError};
 use shield_sigma::{CompiledRuleSet, MatchScratch, RuleMatch};
 
 use crate::rules::LoadedRules;
 use crate::source::{Batch, LineBatch};
 
-/// Matches batches against the compiled rules. Shared by every matching task.
-///
-/// Extension point: an IOC sweep (`--intel`) becomes a second stage here, run on the same events
-/// and producing its own hits in the same [`Scanned`].
+/// Matches batches against the compiled rules, then the further detectors (the IOC sweep of
+/// `--intel`) on the same events. Shared by every matching task.
 pub(crate) struct Scanner {
     rules: Arc<CompiledRuleSet>,
     /// Per rule: whether its matches are reported (it emits, and its level is high enough).
@@ -26,6 +24,18 @@ pub(crate) struct Scanner {
     feeds: Vec<bool>,
     /// Scratch buffers, one per task running.
     scratch: Mutex<Vec<MatchScratch>>,
+    /// Further detectors, run on every event.
+    detectors: Vec<Arc<dyn Detector>>,
+    /// Detector alerts below this level are not reported.
+    min_level: Option<Level>,
+}
+
+/// One hit of a further detector in a [`Scanned`] batch.
+pub(crate) struct DetectorHit {
+    /// Index in [`Scanned::hit_events`].
+    pub event: usize,
+    /// The detector's alert (rule = the indicator).
+    pub alert: Alert,
 }
 
 /// One single-event hit of a [`Scanned`] batch.
@@ -50,6 +60,8 @@ pub(crate) struct Scanned {
     pub hit_events: Vec<Event>,
     /// Hits, in (event, rule) order.
     pub hits: Vec<SigmaHit>,
+    /// Further detectors' hits, in (event, detector, alert) order.
+    pub detector_hits: Vec<DetectorHit>,
     /// Events that matched a rule some correlation counts, in batch order.
     pub feed: Vec<Event>,
     /// Bytes of the file this batch covers, when known.
@@ -57,7 +69,11 @@ pub(crate) struct Scanned {
 }
 
 impl Scanner {
-    pub(crate) fn new(rules: &LoadedRules, min_level: Option<Level>) -> Self {
+    pub(crate) fn new(
+        rules: &LoadedRules,
+        min_level: Option<Level>,
+        detectors: Vec<Arc<dyn Detector>>,
+    ) -> Self {
         let compiled = Arc::clone(&rules.compiled);
         let reports = compiled
             .rules()
@@ -69,6 +85,8 @@ impl Scanner {
             reports,
             feeds: rules.feeds.clone(),
             scratch: Mutex::new(Vec::new()),
+            detectors,
+            min_level,
         }
     }
 
@@ -132,7 +150,11 @@ impl Scanner {
         out.events += 1;
         matches.clear();
         self.rules.matches_with(&event.data, scratch, matches);
+        let detected = self.detect(&event, out);
         if matches.is_empty() {
+            if detected {
+                out.hit_events.push(event);
+            }
             return;
         }
         let flag = |flags: &[bool], m: &RuleMatch| flags.get(m.rule).copied().unwrap_or(false);
@@ -149,8 +171,33 @@ impl Scanner {
                 fields: self.rules.matched_fields(m, &event),
             });
         }
-        if reported {
+        if reported || detected {
             out.hit_events.push(event);
         }
+    }
+
+    /// Runs the further detectors on one event; `true` when one reported a hit (recorded against
+    /// the event's coming index in [`Scanned::hit_events`]).
+    fn detect(&self, event: &Event, out: &mut Scanned) -> bool {
+        if self.detectors.is_empty() {
+            return false;
+        }
+        let mut alerts = Vec::new();
+        for detector in &self.detectors {
+            detector.detect(std::slice::from_ref(event), &mut alerts);
+        }
+        let index = out.hit_events.len();
+        let before = out.detector_hits.len();
+        out.detector_hits.extend(
+            alerts
+                .into_iter()
+                .filter(|a| a.kind != AlertKind::Correlation)
+                .filter(|a| self.min_level.is_none_or(|min| a.rule.level >= min))
+                .map(|alert| DetectorHit {
+                    event: index,
+                    alert,
+                }),
+        );
+        out.detector_hits.len() > before
     }
 }

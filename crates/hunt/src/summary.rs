@@ -69,6 +69,8 @@ pub struct HuntSummary {
     pub hits: u64,
     /// Of which correlation hits.
     pub correlation_hits: u64,
+    /// Of which hits of further detectors (indicators of compromise).
+    pub intel_hits: u64,
     /// Hits per level, indexed like [`Level::ALL`].
     pub hits_by_level: [u64; 5],
     /// Hits per ATT&CK tactic, indexed like [`TACTICS`] (a hit tagged with two tactics counts twice).
@@ -163,6 +165,9 @@ impl fmt::Display for HuntSummary {
                 ", of which {} correlation",
                 thousands(self.correlation_hits)
             )?;
+        }
+        if self.intel_hits > 0 {
+            write!(f, ", of which {} intel", thousands(self.intel_hits))?;
         }
         writeln!(f)?;
         let tactics: Vec<String> = TACTICS

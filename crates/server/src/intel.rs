@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use shield_event::{Alert, AlertKind};
+use shield_intel::ioc::Ioc;
 use shield_intel::matcher::{
-    IndicatorSet, IndicatorTable, IocMatcher, indicator_record, pattern_iocs,
+    IndicatorRef, IndicatorSet, IndicatorTable, IocMatcher, MatcherError, indicator_record,
+    pattern_iocs,
 };
 use shield_intel::stix::{ObjectBuilder, StixObject, Timestamp};
 use shield_intel::tlp::Tlp;
@@ -84,59 +86,99 @@ pub struct IndicatorLoad {
     pub generation: u64,
 }
 
+/// Compiles STIX indicators into an [`IndicatorSet`]: the values of their patterns into the
+/// matcher, their metadata into the side table. Used for the node's live matcher and for
+/// `shield hunt --intel`.
+#[derive(Default)]
+pub struct IndicatorSetBuilder {
+    table: IndicatorTable,
+    entries: Vec<(Ioc, IndicatorRef)>,
+    load: IndicatorLoad,
+}
+
+impl IndicatorSetBuilder {
+    /// An empty builder.
+    pub fn new() -> IndicatorSetBuilder {
+        IndicatorSetBuilder::default()
+    }
+
+    /// Adds an object; `true` when it is an indicator whose pattern holds values the matcher can
+    /// look up (other indicators are counted as not matchable; other objects are ignored).
+    pub fn add(&mut self, object: &StixObject) -> bool {
+        let Some(indicator) = object.as_indicator() else {
+            return false;
+        };
+        let iocs = indicator
+            .stix_pattern()
+            .and_then(Result::ok)
+            .and_then(|p| pattern_iocs(&p));
+        let Some(iocs) = iocs.filter(|p| !p.iocs.is_empty()) else {
+            self.load.not_matchable += 1;
+            return false;
+        };
+        let Ok(reference) = self.table.push(&indicator_record(object)) else {
+            self.load.not_matchable += 1;
+            return false;
+        };
+        self.load.indicators += 1;
+        self.load.values += iocs.iocs.len();
+        self.entries
+            .extend(iocs.iocs.into_iter().map(|ioc| (ioc, reference)));
+        true
+    }
+
+    /// Counts an object that could not be read as not matchable.
+    pub fn skip(&mut self) {
+        self.load.not_matchable += 1;
+    }
+
+    /// What was added so far.
+    pub fn load(&self) -> &IndicatorLoad {
+        &self.load
+    }
+
+    /// Compiles the matcher.
+    pub fn build(mut self) -> Result<(IndicatorSet, IndicatorLoad), MatcherError> {
+        let matcher = IocMatcher::build(self.entries.iter().map(|(ioc, r)| (ioc, *r)))?;
+        self.table.shrink_to_fit();
+        Ok((
+            IndicatorSet {
+                matcher: Arc::new(matcher),
+                table: Arc::new(self.table),
+            },
+            self.load,
+        ))
+    }
+}
+
 /// Builds a matcher from every live (unrevoked, unexpired) indicator in the store.
 pub fn build_indicator_set(
     store: &dyn IntelStore,
     now: DateTime<Utc>,
 ) -> Result<(IndicatorSet, IndicatorLoad), StoreError> {
     let generation = store.intel_generation()?;
-    let mut table = IndicatorTable::new();
-    let mut entries = Vec::new();
-    let mut load = IndicatorLoad {
-        generation,
-        ..IndicatorLoad::default()
-    };
+    let mut builder = IndicatorSetBuilder::new();
     store.live_indicators(now, &mut |stored| {
         let Some(json) = stored.json.as_deref() else {
             return;
         };
-        let Ok(object) = StixObject::from_json(json.as_bytes()) else {
-            load.not_matchable += 1;
-            return;
-        };
-        let iocs = object
-            .as_indicator()
-            .and_then(|i| i.stix_pattern())
-            .and_then(Result::ok)
-            .and_then(|p| pattern_iocs(&p));
-        let Some(iocs) = iocs.filter(|p| !p.iocs.is_empty()) else {
-            load.not_matchable += 1;
-            return;
-        };
-        let Ok(reference) = table.push(&indicator_record(&object)) else {
-            load.not_matchable += 1;
-            return;
-        };
-        load.indicators += 1;
-        load.values += iocs.iocs.len();
-        for ioc in iocs.iocs {
-            entries.push((ioc, reference));
+        match StixObject::from_json(json.as_bytes()) {
+            Ok(object) => {
+                if object.as_indicator().is_some() {
+                    builder.add(&object);
+                } else {
+                    builder.skip();
+                }
+            }
+            Err(_) => builder.skip(),
         }
     })?;
-    let matcher = IocMatcher::build(entries.iter().map(|(ioc, r)| (ioc, *r))).map_err(|e| {
-        StoreError::Corrupt {
-            what: "indicator matcher".to_owned(),
-            reason: e.to_string(),
-        }
+    let (set, mut load) = builder.build().map_err(|e| StoreError::Corrupt {
+        what: "indicator matcher".to_owned(),
+        reason: e.to_string(),
     })?;
-    table.shrink_to_fit();
-    Ok((
-        IndicatorSet {
-            matcher: Arc::new(matcher),
-            table: Arc::new(table),
-        },
-        load,
-    ))
+    load.generation = generation;
+    Ok((set, load))
 }
 
 /// The STIX identity of an organisation, with an id derived from its name.
