@@ -1,5 +1,5 @@
-//! `shield intel import|search|export`: threat intelligence in a node's data directory (the node may
-//! be running: it picks up changes within a second).
+//! `shield intel import|search|export|pull`: threat intelligence in a node's data directory (the node
+//! may be running: it picks up changes within a second).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use chrono::Utc;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 use shield_event::{Alert, Detector, Event, Level};
+use shield_federation::feed::{FeedConfig, FeedContext, Secret};
 use shield_intel::convert::indicator_for_ioc;
 use shield_intel::lists::{ListFormat, import as import_list};
 use shield_intel::matcher::IntelDetector;
@@ -44,6 +45,43 @@ pub enum IntelCommand {
         value: String,
         #[command(flatten)]
         node: NodeData,
+    },
+    /// Pull a collection of a TAXII 2.1 server into the local store, once (feeds in the node's
+    /// configuration pull on a schedule). The position is kept, so the next pull of the same
+    /// collection continues where this one stopped.
+    Pull {
+        /// The remote API root URL (`https://hub.example/taxii2/shield/`).
+        url: String,
+        /// The remote collection's id (or alias, on Shield servers).
+        #[arg(long)]
+        collection: String,
+        /// Bearer token.
+        #[arg(long, conflicts_with = "user")]
+        token: Option<String>,
+        /// HTTP Basic user name (with --password; Shield servers take the token as password).
+        #[arg(long, requires = "password")]
+        user: Option<String>,
+        /// HTTP Basic password.
+        #[arg(long, requires = "user")]
+        password: Option<String>,
+        /// Local collection to store into.
+        #[arg(long, default_value = INDICATORS)]
+        into: String,
+        /// TLP of objects that carry no marking.
+        #[arg(long, default_value = "amber")]
+        tlp: String,
+        /// Name under which the position is kept [default: derived from URL and collection].
+        #[arg(long)]
+        name: Option<String>,
+        /// PEM file of extra trusted root certificates (a private hub's CA).
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        /// Organisation that owns the pulled objects [default: the node's, `local`].
+        #[arg(long, env = "SHIELD_ORGANISATION", default_value = "local")]
+        org: String,
+        /// Data directory of the node.
+        #[arg(long, env = "SHIELD_DATA", default_value = "./shield-data")]
+        data: PathBuf,
     },
     /// Export a collection as a STIX bundle, a MISP event or a CSV list, to standard output.
     Export {
@@ -189,7 +227,109 @@ pub fn run(cmd: IntelCommand) -> anyhow::Result<()> {
                 }
             }
         }
+        IntelCommand::Pull {
+            url,
+            collection,
+            token,
+            user,
+            password,
+            into,
+            tlp,
+            name,
+            ca_file,
+            org,
+            data,
+        } => pull(PullOptions {
+            url,
+            collection,
+            token,
+            user,
+            password,
+            into,
+            tlp: parse_tlp(&tlp)?,
+            name,
+            ca_file,
+            org,
+            data,
+        })?,
     }
+    Ok(())
+}
+
+fn parse_tlp(tlp: &str) -> anyhow::Result<Tlp> {
+    tlp.parse().map_err(|_| {
+        anyhow::anyhow!("--tlp: '{tlp}' is not clear, green, amber, amber+strict or red")
+    })
+}
+
+/// Options of `shield intel pull`.
+struct PullOptions {
+    url: String,
+    collection: String,
+    token: Option<String>,
+    user: Option<String>,
+    password: Option<String>,
+    into: String,
+    tlp: Tlp,
+    name: Option<String>,
+    ca_file: Option<PathBuf>,
+    org: String,
+    data: PathBuf,
+}
+
+/// A feed name for a pull without `--name`: the URL (without scheme) and the collection, with
+/// every other character as `-`.
+fn pull_name(url: &str, collection: &str) -> String {
+    let url = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let raw = format!("pull-{}-{collection}", url.trim_end_matches('/'));
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(100)
+        .collect()
+}
+
+fn pull(o: PullOptions) -> anyhow::Result<()> {
+    let name = o.name.unwrap_or_else(|| pull_name(&o.url, &o.collection));
+    let mut feed = FeedConfig::adhoc(&name, &o.url, &o.collection);
+    feed.into = o.into;
+    feed.default_tlp = o.tlp;
+    feed.org = Some(o.org.clone());
+    feed.token = o.token.map(Secret);
+    feed.username = o.user;
+    feed.password = o.password.map(Secret);
+    feed.ca_file = o.ca_file;
+    feed.validate("pull")
+        .map_err(|e| anyhow::anyhow!("{}", e.trim_start_matches("pull.")))?;
+    let store = Arc::new(open(&o.data)?);
+    let ctx = FeedContext {
+        store: store.clone(),
+        state: store,
+        node_org: o.org,
+    };
+    crate::install_tls_provider();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(async {
+        let client = feed.client()?;
+        shield_federation::feed::pull(&client, &feed, &ctx).await
+    });
+    let report =
+        report.with_context(|| format!("pull of {} from {}", feed.collection, feed.url))?;
+    for e in &report.errors {
+        eprintln!("warning: {e}");
+    }
+    println!(
+        "pulled {} objects in {} pages: {} added, {} already stored, {} invalid (position kept as feed '{}')",
+        report.received, report.pages, report.added, report.duplicates, report.invalid, feed.name
+    );
     Ok(())
 }
 

@@ -39,7 +39,7 @@ enum Command {
     /// Manage API tokens in a node's data directory.
     #[command(subcommand)]
     Token(token::TokenCommand),
-    /// Threat intelligence: import, search, export.
+    /// Threat intelligence: import, search, export, pull from TAXII servers.
     #[command(subcommand)]
     Intel(intel::IntelCommand),
     /// Configuration files.

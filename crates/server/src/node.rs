@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use shield_event::{Alert, Detector, Event, Level};
+use shield_federation::feed::{FeedContext, spawn_feeds};
 use shield_intel::matcher::IntelDetector;
 use shield_store::archive::{ArchiveConfig, EventArchive};
-use shield_store::{Role, SqliteStore, Store, TokenStore};
+use shield_store::{IntelStore, Role, SqliteStore, StateStore, Store, TokenStore};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -279,6 +280,22 @@ pub async fn start(
             Arc::clone(&state),
             shutdown_rx.clone(),
         )));
+    }
+
+    // Intel feeds: remote TAXII collections pulled on their schedule.
+    if !state.config.intel.feeds.is_empty() {
+        let ctx = FeedContext {
+            store: Arc::clone(&state.store) as Arc<dyn IntelStore>,
+            state: Arc::clone(&state.store) as Arc<dyn StateStore>,
+            node_org: org.clone(),
+        };
+        let feeds = spawn_feeds(state.config.intel.feeds.clone(), ctx, shutdown_rx.clone())
+            .map_err(|e| ServerError::Config {
+                key: "intel.feeds".to_owned(),
+                message: e.to_string(),
+            })?;
+        tracing::info!("{} intel feeds started", feeds.len());
+        tasks.extend(feeds);
     }
 
     // Statistics flusher.
