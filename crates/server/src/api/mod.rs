@@ -6,6 +6,7 @@
 //! | `POST /api/v1/events` | admin, ingest |
 //! | `GET /`, `POST /_bulk`, `POST /{index}/_bulk` and the Elasticsearch set-up calls | admin, ingest (Bearer, Basic password or ApiKey) |
 //! | `GET /api/v1/alerts`, `GET /api/v1/alerts/{id}`, `GET /api/v1/stats`, `GET /metrics`, `GET /api/v1/openapi.json` | admin, analyst |
+//! | `GET /api/v1/intel/search?value=`, `GET /api/v1/intel/objects/{id}` | admin, analyst (TLP rule of the caller's organisation) |
 //! | `/taxii2/…` (TAXII 2.1, merged by the node when `taxii.enabled`; see [`crate::taxii`]) | admin, analyst, peer (Bearer or Basic password), per-collection grants |
 //! | `GET/POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`, `POST /api/v1/rules/reload`, `GET /api/v1/audit` | admin |
 
@@ -18,6 +19,7 @@ use crate::state::SharedState;
 mod alerts;
 mod elastic;
 mod ingest;
+mod intel;
 pub mod openapi;
 mod status;
 mod tokens;
@@ -32,6 +34,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/events", post(ingest::post_events))
         .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/alerts/{id}", get(alerts::get_one))
+        .route("/api/v1/intel/search", get(intel::search))
+        .route("/api/v1/intel/objects/{id}", get(intel::object))
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{id}", delete(tokens::revoke))
         .route("/api/v1/rules/reload", post(status::reload_rules))

@@ -66,7 +66,7 @@ pub fn document() -> Value {
     );
     let mut alert_responses = std_errors(&[("404", "no such alert")]);
     alert_responses.insert("200".into(), json!({"description": "the alert", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Alert"}}}}));
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Shield node API",
@@ -119,5 +119,58 @@ pub fn document() -> Value {
                 "Stats": {"type": "object", "required": ["events_ingested", "events_rejected", "alerts"], "properties": {"events_ingested": {"type": "integer"}, "events_rejected": {"type": "integer"}, "alerts": {"type": "integer"}}}
             }
         }
-    })
+    });
+    add_intel(&mut doc, &std_errors);
+    doc
+}
+
+/// Builds the responses of a route: the common errors plus `extra` (status, description).
+type Responses<'a> = &'a dyn Fn(&[(&str, &str)]) -> serde_json::Map<String, Value>;
+
+/// The intel routes and their schemas.
+fn add_intel(doc: &mut Value, std_errors: Responses<'_>) {
+    let mut search_responses = std_errors(&[("400", "'value' missing or too long")]);
+    search_responses.insert(
+        "200".into(),
+        json!({"description": "indicators whose pattern looks for the value, in collections the caller may read, that the caller's organisation may see (TLP)", "content": {"application/json": {"schema": {"type": "object", "required": ["indicators"], "properties": {"indicators": {"type": "array", "items": {"$ref": "#/components/schemas/IntelObject"}}}}}}}),
+    );
+    let mut object_responses = std_errors(&[
+        ("400", "not a STIX identifier"),
+        (
+            "404",
+            "no such object, or none the caller may see (TLP) in a collection it may read",
+        ),
+    ]);
+    object_responses.insert(
+        "200".into(),
+        json!({"description": "the newest version the caller may see", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IntelObject"}}}}),
+    );
+    let paths = json!({
+        "/api/v1/intel/search": {"get": {
+            "summary": "Indicators looking for a value (admin, analyst)",
+            "description": "An address, domain, URL, hash or e-mail address, compared in normalised form. Revoked and expired indicators are listed and flagged. The TLP rule applies: AMBER, AMBER+STRICT and RED objects only reach their owner organisation and those it shared them with.",
+            "parameters": [{"name": "value", "in": "query", "required": true, "schema": {"type": "string", "maxLength": 4096}}],
+            "responses": search_responses
+        }},
+        "/api/v1/intel/objects/{id}": {"get": {
+            "summary": "One STIX object by id (admin, analyst)",
+            "parameters": [{"name": "id", "in": "path", "required": true, "description": "type--UUID", "schema": {"type": "string"}}],
+            "responses": object_responses
+        }}
+    });
+    let schema = json!({"type": "object", "required": ["id", "type", "version", "collection", "tlp", "owner_org", "object"], "properties": {
+        "id": {"type": "string"}, "type": {"type": "string"}, "version": {"type": "string"},
+        "collection": {"type": "string"}, "collection_alias": {"type": ["string", "null"]},
+        "tlp": {"type": "string", "enum": ["tlp:clear", "tlp:green", "tlp:amber", "tlp:amber+strict", "tlp:red"]},
+        "owner_org": {"type": "string"}, "source": {"type": "string"},
+        "date_added": {"type": "string", "format": "date-time"}, "revoked": {"type": "boolean"},
+        "valid_until": {"type": ["string", "null"], "format": "date-time"}, "expired": {"type": "boolean"},
+        "object": {"type": "object", "description": "the STIX 2.1 object as stored"}
+    }});
+    if let (Some(all), Value::Object(new)) = (doc["paths"].as_object_mut(), paths) {
+        all.extend(new);
+    }
+    if let Some(schemas) = doc["components"]["schemas"].as_object_mut() {
+        schemas.insert("IntelObject".into(), schema);
+    }
 }
