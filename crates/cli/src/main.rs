@@ -13,6 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod hunt;
 mod ingest;
 mod intel;
+mod keys;
 mod rules;
 mod serve;
 mod token;
@@ -45,6 +46,9 @@ enum Command {
     /// Configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The node's signing key for federation.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Rules(cmd) => rules::run(cmd),
         Command::Token(cmd) => token::run(cmd),
         Command::Intel(cmd) => intel::run(cmd),
+        Command::Keys(cmd) => keys::run(cmd),
         Command::Config(ConfigCommand::Default) => {
             print!("{}", shield_server::config::DEFAULT_TOML);
             Ok(())

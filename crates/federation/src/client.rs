@@ -8,7 +8,10 @@
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
-use reqwest::{RequestBuilder, Response, Url};
+use reqwest::{RequestBuilder, Response};
+
+/// The URL type the client takes (re-exported so callers need no HTTP client of their own).
+pub use reqwest::Url;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use shield_intel::stix::{Limits, StixError};

@@ -28,6 +28,8 @@ pub struct NodeConfig {
     pub intel: IntelSection,
     /// Logging.
     pub log: LogSection,
+    /// Federation: organisation, node key, peers, pseudonyms, correlation.
+    pub federation: crate::federation::FederationSection,
 }
 
 /// `[server]`
@@ -369,6 +371,15 @@ impl NodeConfig {
             return bad(
                 "log.format",
                 format!("'{}' is neither text nor json", self.log.format),
+            );
+        }
+        if let Err((key, message)) = self.federation.validate() {
+            return bad(&key, message);
+        }
+        if self.federation.enabled && !self.taxii.enabled {
+            return bad(
+                "federation.enabled",
+                "federation needs taxii.enabled = true",
             );
         }
         Ok(())

@@ -24,6 +24,7 @@ pub mod body;
 pub mod config;
 pub mod detectors;
 pub mod error;
+pub mod federation;
 pub mod intel;
 pub mod node;
 pub mod pipeline;

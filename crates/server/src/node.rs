@@ -128,6 +128,7 @@ pub async fn start(
             message: e.to_string(),
         })?;
     crate::intel::ensure_default_collections(store.as_ref())?;
+    let federation = crate::federation::start_federation(&config, store.as_ref())?;
     if config.taxii.enabled {
         let created =
             crate::taxii::install_configured_collections(store.as_ref(), &config.taxii.server)?;
@@ -200,6 +201,7 @@ pub async fn start(
         intel: Arc::clone(&intel),
         intel_load: parking_lot::Mutex::new(load),
         started: Instant::now(),
+        federation: federation.clone(),
         config,
     });
 
@@ -332,6 +334,15 @@ pub async fn start(
             }
         }
     }));
+
+    if let Some(federation) = &federation {
+        tasks.extend(crate::federation::egress::spawn_push_tasks(
+            &state,
+            federation,
+            &shutdown_rx,
+            &|var| std::env::var(var).ok(),
+        ));
+    }
 
     Ok(RunningNode {
         http_addr,

@@ -34,6 +34,8 @@ pub struct AppState {
     pub intel_load: parking_lot::Mutex<crate::intel::IndicatorLoad>,
     /// When the node started.
     pub started: Instant,
+    /// Federation with peers, when `federation.enabled`.
+    pub federation: Option<Arc<crate::federation::Federation>>,
 }
 
 /// A handle on the shared state.

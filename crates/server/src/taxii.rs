@@ -79,10 +79,15 @@ pub fn install_configured_collections(
 
 /// The TAXII routes (`/taxii2/…`) over the node's store and authenticator.
 pub fn router(state: &SharedState) -> Router {
-    let taxii = TaxiiState::new(
+    let mut taxii = TaxiiState::new(
         state.store.clone(),
         std::sync::Arc::new(NodeTaxiiAuth::new(state.clone())),
         state.config.taxii.server.clone(),
     );
+    if let Some(federation) = &state.federation {
+        taxii = taxii.with_admission(std::sync::Arc::new(
+            crate::federation::ingress::PeerAdmission::new(state.clone(), federation.clone()),
+        ));
+    }
     shield_federation::taxii::router(taxii)
 }

@@ -29,10 +29,12 @@ pub fn shield() -> Command {
 /// environment variables.
 pub fn start_node(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> NodeProcess {
     let mut cmd = shield();
-    cmd.arg("serve")
-        .arg("--listen")
-        .arg("127.0.0.1:0")
-        .arg("--data")
+    cmd.arg("serve");
+    // A free port unless the caller names the address (nodes that must know each other's).
+    if !extra.contains(&"--listen") {
+        cmd.arg("--listen").arg("127.0.0.1:0");
+    }
+    cmd.arg("--data")
         .arg(data)
         .args(extra)
         .env("SHIELD_ADMIN_TOKEN", ADMIN)

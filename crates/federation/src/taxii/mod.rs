@@ -20,6 +20,7 @@
 //! whole request with 422 naming the object's index, id and property: nothing of it is stored.
 //! Every error is a TAXII error resource ([`TaxiiError`]). Store calls run on blocking threads.
 
+mod admission;
 mod auth;
 pub(crate) mod config;
 mod error;
@@ -38,6 +39,7 @@ use shield_intel::stix::Limits;
 use shield_store::IntelStore;
 use shield_store::intel::Collection;
 
+pub use admission::{Admission, Admitted};
 pub use auth::{AuthFailure, Caller, TaxiiAuth, TokenStoreAuth, credentials};
 pub use config::{CollectionConfig, TaxiiConfig, install_collections};
 pub use error::{ErrorResource, TaxiiError};
@@ -55,6 +57,7 @@ struct Inner {
     auth: Arc<dyn TaxiiAuth>,
     config: TaxiiConfig,
     limits: Limits,
+    admission: Option<Arc<dyn Admission>>,
 }
 
 impl TaxiiState {
@@ -75,8 +78,27 @@ impl TaxiiState {
                 auth,
                 config,
                 limits,
+                admission: None,
             }),
         }
+    }
+
+    /// The same server, asking `admission` about every add request before storing it (and
+    /// telling it what was stored). Call before the state is shared.
+    pub fn with_admission(mut self, admission: Arc<dyn Admission>) -> TaxiiState {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.admission = Some(admission);
+        } else {
+            let inner = &self.inner;
+            self.inner = Arc::new(Inner {
+                store: inner.store.clone(),
+                auth: inner.auth.clone(),
+                config: inner.config.clone(),
+                limits: inner.limits.clone(),
+                admission: Some(admission),
+            });
+        }
+        self
     }
 
     /// The configuration.

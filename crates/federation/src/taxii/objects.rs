@@ -15,7 +15,7 @@ use shield_store::intel::{
 use super::media::{STIX_MEDIA_TYPE, require_content_type, require_taxii_accept};
 use super::params::{Endpoint, Params, parse};
 use super::resources::taxii_json;
-use super::{Caller, TaxiiError, TaxiiState};
+use super::{Admitted, Caller, TaxiiError, TaxiiState};
 use crate::envelope::{EnvelopeError, parse_objects};
 
 /// `X-TAXII-Date-Added-First`.
@@ -329,30 +329,60 @@ pub(crate) async fn add_objects(
     require_content_type(&headers)?;
     let bytes = read_body(&headers, body, state.config().max_content_length).await?;
     let limits = state.inner.limits.clone();
-    let (objects, _) = tokio::task::spawn_blocking(move || parse_objects(&bytes, &limits, true))
-        .await
-        .map_err(TaxiiError::internal)?
-        .map_err(|e| match e {
-            EnvelopeError::Invalid(e) => TaxiiError::invalid_stix(&e),
-            EnvelopeError::TooManyObjects { .. } => TaxiiError::too_large(e.to_string()),
-            e => TaxiiError::bad_request(e.to_string()),
-        })?;
+    let (mut objects, _) =
+        tokio::task::spawn_blocking(move || parse_objects(&bytes, &limits, true))
+            .await
+            .map_err(TaxiiError::internal)?
+            .map_err(|e| match e {
+                EnvelopeError::Invalid(e) => TaxiiError::invalid_stix(&e),
+                EnvelopeError::TooManyObjects { .. } => TaxiiError::too_large(e.to_string()),
+                e => TaxiiError::bad_request(e.to_string()),
+            })?;
     let config = state.config();
+    let admission = state.inner.admission.clone();
+    let admitted = match &admission {
+        None => Admitted::default(),
+        Some(a) => {
+            let (a, caller, c) = (a.clone(), caller.clone(), c.clone());
+            let (verdict, objects_back) = tokio::task::spawn_blocking(move || {
+                let verdict = a.admit(&caller, &c, &objects);
+                (verdict, objects)
+            })
+            .await
+            .map_err(TaxiiError::internal)?;
+            objects = objects_back;
+            verdict?
+        }
+    };
     let write = IntelWrite {
         collection: c.id.clone(),
         objects,
         provenance: Provenance {
             source: format!("taxii:{}", caller.name),
-            org: caller.org.clone(),
+            org: admitted.org.unwrap_or_else(|| caller.org.clone()),
             default_tlp: config.default_tlp,
-            shared_with: Vec::new(),
+            shared_with: admitted.shared_with,
         },
         received: chrono::Utc::now(),
         status_id: Some(uuid::Uuid::new_v4().to_string()),
     };
-    let report = state
-        .blocking(move |store| store.put_objects(&write))
-        .await?;
+    let report = match admission {
+        None => {
+            state
+                .blocking(move |store| store.put_objects(&write))
+                .await?
+        }
+        Some(a) => {
+            let (caller, c) = (caller.clone(), c.clone());
+            state
+                .blocking(move |store| {
+                    let report = store.put_objects(&write)?;
+                    a.stored(&caller, &c, &write, &report);
+                    Ok(report)
+                })
+                .await?
+        }
+    };
     let status = report
         .status
         .ok_or_else(|| TaxiiError::internal("the store recorded no status"))?;

@@ -201,6 +201,9 @@ pub async fn metrics(
         "shield_uptime_seconds {}",
         state.started.elapsed().as_secs()
     );
+    if let Some(federation) = &state.federation {
+        out.push_str(&federation.latency.render());
+    }
     let mut response = out.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -1,0 +1,422 @@
+//! Egress: one push task per peer over the node's shared collections.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use shield_federation::FederationError;
+use shield_federation::client::{ClientOptions, Credentials, TaxiiClient};
+use shield_federation::correlate::CORRELATION_EXTENSION_ID;
+use shield_federation::outbox::{Backoff, Batch, PeerOutbox, facts_of_stored};
+use shield_federation::peer::PeerConfig;
+use shield_federation::policy::{ObjectFacts, PeerView};
+use shield_federation::pseudonym::{ObservedValue, SIGHTING_EXTENSION_ID, share_sighting};
+use shield_federation::signing::sign;
+use shield_intel::stix::StixObject;
+use shield_store::intel::{Reader, StoredObject};
+use shield_store::{AuditEntry, Role, Store};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::Federation;
+use crate::state::SharedState;
+
+/// The local custom property of a sighting listing what it observed (`[{"type", "value"}]`);
+/// it never leaves the node: the shared sighting carries these values or their pseudonyms.
+pub const OBSERVED_PROPERTY: &str = "x_shield_observed";
+
+/// Largest number of observed values read from one local sighting.
+const MAX_OBSERVED_READ: usize = 64;
+
+/// Starts one push task per peer; each stops when `shutdown` changes.
+pub fn spawn_push_tasks(
+    state: &SharedState,
+    federation: &Arc<Federation>,
+    shutdown: &watch::Receiver<bool>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    for peer in &federation.peers {
+        let token = peer
+            .token
+            .as_ref()
+            .map(|s| s.0.clone())
+            .or_else(|| peer.token_env.as_deref().and_then(env));
+        let client = match TaxiiClient::new(ClientOptions {
+            credentials: token.map_or(Credentials::None, Credentials::Bearer),
+            timeout: Duration::from_secs(30),
+            ..ClientOptions::default()
+        }) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(
+                    "federation: peer {}: cannot build the client: {e}",
+                    peer.name
+                );
+                continue;
+            }
+        };
+        let url = match shield_federation::client::Url::parse(&peer.url) {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::error!("federation: peer {}: url: {e}", peer.name);
+                continue;
+            }
+        };
+        let pusher = Pusher {
+            state: Arc::clone(state),
+            federation: Arc::clone(federation),
+            peer: peer.clone(),
+            view: peer.view(),
+            client,
+            url,
+            backoff: Backoff::default(),
+            outboxes: HashMap::new(),
+        };
+        tasks.push(tokio::spawn(pusher.run(shutdown.clone())));
+    }
+    tasks
+}
+
+struct Pusher {
+    state: SharedState,
+    federation: Arc<Federation>,
+    peer: PeerConfig,
+    view: PeerView,
+    client: TaxiiClient,
+    url: shield_federation::client::Url,
+    backoff: Backoff,
+    outboxes: HashMap<String, PeerOutbox>,
+}
+
+/// A batch read and prepared for one peer: texts grouped by origin, plus what could not go.
+struct Prepared {
+    batch: Batch,
+    groups: Vec<(String, Vec<String>, Vec<Value>)>,
+    unsendable: Vec<Value>,
+}
+
+impl Pusher {
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let interval = Duration::from_millis(self.federation.section.push_interval_ms);
+        loop {
+            for collection in self.federation.section.share_collections.clone() {
+                if *shutdown.borrow() {
+                    return;
+                }
+                self.drain(&collection).await;
+            }
+            tokio::select! {
+                _ = self.federation.wake.notified() => {}
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Pushes everything after the peer's position in `collection`, batch by batch, until the
+    /// log is drained or a push fails (then the outbox waits for its backoff).
+    async fn drain(&mut self, collection: &str) {
+        if !self.outboxes.contains_key(collection) {
+            let state = Arc::clone(&self.state);
+            let (peer, c) = (self.peer.name.clone(), collection.to_owned());
+            let loaded = tokio::task::spawn_blocking(move || {
+                let store = state.store.as_ref();
+                // A collection that does not exist yet has nothing to push.
+                Ok::<_, String>(match store.collection(&c).map_err(|e| e.to_string())? {
+                    None => None,
+                    Some(found) => {
+                        Some(PeerOutbox::load(store, &peer, &found.id).map_err(|e| e.to_string())?)
+                    }
+                })
+            })
+            .await;
+            match loaded {
+                Ok(Ok(Some(outbox))) => {
+                    self.outboxes.insert(collection.to_owned(), outbox);
+                }
+                Ok(Ok(None)) => return,
+                Ok(Err(e)) => {
+                    tracing::warn!(
+                        "federation: outbox of {} ({collection}): {e}",
+                        self.peer.name
+                    );
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
+        loop {
+            let Some(outbox) = self.outboxes.get(collection).cloned() else {
+                return;
+            };
+            if !outbox.is_due(Utc::now()) {
+                return;
+            }
+            let state = Arc::clone(&self.state);
+            let federation = Arc::clone(&self.federation);
+            let view = self.view.clone();
+            let prepared = tokio::task::spawn_blocking(move || {
+                prepare(state.store.as_ref(), &federation, &view, &outbox)
+            })
+            .await;
+            let prepared = match prepared {
+                Ok(Ok(p)) => p,
+                Ok(Err(e)) => {
+                    tracing::warn!(
+                        "federation: reading for {} ({collection}): {e}",
+                        self.peer.name
+                    );
+                    return;
+                }
+                Err(_) => return,
+            };
+            if prepared.batch.is_empty() {
+                return;
+            }
+            let mut sent = Vec::new();
+            let mut refused = Vec::new();
+            let mut failure = None;
+            for (origin, texts, decisions) in &prepared.groups {
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                match self
+                    .client
+                    .add_objects(&self.url, &self.peer.collection, &refs)
+                    .await
+                {
+                    Ok(status) => sent.push(json!({
+                        "origin": origin,
+                        "added": status.success_count,
+                        "already_there": status.failure_count,
+                        "objects": decisions,
+                    })),
+                    // The peer refused these objects for good (its admission or validation):
+                    // retrying cannot help, so they are recorded and skipped.
+                    Err(FederationError::Server {
+                        status,
+                        title,
+                        description,
+                        ..
+                    }) if (400..500).contains(&status) && !matches!(status, 401 | 408 | 429) => {
+                        refused.push(json!({
+                            "origin": origin,
+                            "status": status,
+                            "title": title,
+                            "description": description,
+                            "objects": decisions,
+                        }))
+                    }
+                    Err(e) => {
+                        failure = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            let Some(outbox) = self.outboxes.get_mut(collection) else {
+                return;
+            };
+            let state = Arc::clone(&self.state);
+            let actor = format!("federation (peer {})", self.peer.name);
+            let target = self.peer.name.clone();
+            let collection_name = collection.to_owned();
+            let audit = move |action: &str, details: Value| {
+                let entry = AuditEntry {
+                    time: Utc::now(),
+                    actor: actor.clone(),
+                    action: action.to_owned(),
+                    target: target.clone(),
+                    details,
+                };
+                if let Err(e) = state.store.append_audit(&entry) {
+                    tracing::error!("cannot write audit entry {action}: {e}");
+                }
+            };
+            if let Some(error) = failure {
+                let at = outbox.failed(Utc::now(), &self.backoff);
+                tracing::warn!(
+                    "federation: push to {} failed ({error}); retry at {at}",
+                    self.peer.name
+                );
+                // What already went is recorded; the rest is read again at the retry.
+                if !sent.is_empty() {
+                    let details = json!({"collection": collection_name, "pushes": sent});
+                    let _ = tokio::task::spawn_blocking(move || audit("federation.share", details))
+                        .await;
+                }
+                return;
+            }
+            let mut done = outbox.clone();
+            let store_state = Arc::clone(&self.state);
+            let held: Vec<Value> = prepared
+                .batch
+                .held
+                .iter()
+                .map(|h| json!({"id": h.id, "version": h.version, "reason": h.decision.reason.code(), "why": h.decision.reason.to_string()}))
+                .collect();
+            let unsendable = prepared.unsendable;
+            let batch = prepared.batch;
+            let more = batch.more;
+            let acked = tokio::task::spawn_blocking(move || {
+                if !sent.is_empty() {
+                    audit(
+                        "federation.share",
+                        json!({"collection": collection_name, "pushes": sent}),
+                    );
+                }
+                if !refused.is_empty() {
+                    audit(
+                        "federation.refused_by_peer",
+                        json!({"collection": collection_name, "pushes": refused}),
+                    );
+                }
+                if !held.is_empty() || !unsendable.is_empty() {
+                    audit(
+                        "federation.hold",
+                        json!({"collection": collection_name, "held": held, "unsendable": unsendable}),
+                    );
+                }
+                done.acknowledge(store_state.store.as_ref(), &batch)
+                    .map(|()| done)
+            })
+            .await;
+            match acked {
+                Ok(Ok(done)) => {
+                    self.outboxes.insert(collection.to_owned(), done);
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(
+                        "federation: cannot save the outbox of {}: {e}",
+                        self.peer.name
+                    );
+                    return;
+                }
+                Err(_) => return,
+            }
+            if !more {
+                return;
+            }
+        }
+    }
+}
+
+/// The policy's facts of a stored version: its owner as an identity id, and the organisations
+/// a hub's correlation report names (its recipients).
+pub fn facts(federation: &Federation, stored: &StoredObject) -> ObjectFacts {
+    let mut facts = facts_of_stored(stored);
+    facts.owner = federation.owner_identity(&stored.owner_org).to_owned();
+    if let Some(json) = stored.json.as_deref() {
+        if json.contains(CORRELATION_EXTENSION_ID) {
+            if let Ok(object) = StixObject::from_json(json.as_bytes()) {
+                if let Some(orgs) = object
+                    .extension(CORRELATION_EXTENSION_ID)
+                    .and_then(|e| e.get("organisations"))
+                    .and_then(Value::as_array)
+                {
+                    facts = facts.shared_with(orgs.iter().filter_map(Value::as_str));
+                }
+            }
+        }
+    }
+    facts
+}
+
+/// Reads the next batch for `view`, decides every version, and prepares the texts to push.
+fn prepare(
+    store: &dyn Store,
+    federation: &Federation,
+    view: &PeerView,
+    outbox: &PeerOutbox,
+) -> Result<Prepared, String> {
+    let reader = Reader::new(federation.local_org.clone(), Role::Admin, "federation");
+    let batch = outbox
+        .next_batch(store, &reader, federation.section.batch_size, |s| {
+            federation.policy.decide(&facts(federation, s), view)
+        })
+        .map_err(|e| e.to_string())?;
+    let mut groups: Vec<(String, Vec<String>, Vec<Value>)> = Vec::new();
+    let mut unsendable = Vec::new();
+    for (stored, decision) in &batch.send {
+        let owner = federation.owner_identity(&stored.owner_org).to_owned();
+        match outgoing_text(federation, stored, &owner) {
+            Ok(text) => {
+                let record = json!({
+                    "id": stored.id, "version": stored.version,
+                    "reason": decision.reason.code(),
+                });
+                match groups.last_mut() {
+                    Some((o, texts, records)) if *o == owner => {
+                        texts.push(text);
+                        records.push(record);
+                    }
+                    _ => groups.push((owner, vec![text], vec![record])),
+                }
+            }
+            Err(reason) => unsendable.push(json!({
+                "id": stored.id, "version": stored.version, "reason": reason,
+            })),
+        }
+    }
+    Ok(Prepared {
+        batch,
+        groups,
+        unsendable,
+    })
+}
+
+/// The text pushed for a stored version: own objects signed (local sightings first shared with
+/// pseudonyms), others' objects as received.
+fn outgoing_text(
+    federation: &Federation,
+    stored: &StoredObject,
+    owner: &str,
+) -> Result<String, String> {
+    let json = stored
+        .json
+        .as_deref()
+        .ok_or_else(|| "no stored text".to_owned())?;
+    if !federation.is_own(owner) {
+        return Ok(json.to_owned());
+    }
+    let object = StixObject::from_json(json.as_bytes()).map_err(|e| e.to_string())?;
+    let object =
+        if object.type_name() == "sighting" && object.extension(SIGHTING_EXTENSION_ID).is_none() {
+            let keys = federation
+                .community
+                .as_ref()
+                .ok_or_else(|| "no community key: sightings are not shared".to_owned())?;
+            let observed = observed_values(&object);
+            share_sighting(
+                &object,
+                &observed,
+                &federation.identity.organisation.identity,
+                &federation.classifier,
+                keys,
+            )
+            .map_err(|e| e.to_string())?
+        } else {
+            object
+        };
+    let signed = sign(object, &federation.identity).map_err(|e| e.to_string())?;
+    Ok(signed.to_json())
+}
+
+/// The values a local sighting observed ([`OBSERVED_PROPERTY`]).
+pub fn observed_values(sighting: &StixObject) -> Vec<ObservedValue> {
+    sighting
+        .property(OBSERVED_PROPERTY)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .take(MAX_OBSERVED_READ)
+                .filter_map(|item| {
+                    let kind = item.get("type")?.as_str()?;
+                    let value = item.get("value")?.as_str()?;
+                    Some(ObservedValue::new(kind, value))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,302 @@
+//! Federation in the node: the node's organisation and key, the push of local and relayed
+//! objects to peers ([`egress`]), the admission of what peers send ([`ingress`]), the hub's
+//! cross-border correlation, and the propagation latency metric ([`metrics`]).
+//!
+//! # Design
+//!
+//! * **The store is the log.** Every object a node offers is in one of its intel collections
+//!   (`federation.share_collections`: by default `indicators`, `sightings` and the inbox
+//!   `shared`). One task per peer walks each collection from the peer's outbox position, asks the
+//!   sharing policy about every version, writes the decisions to the audit log, pushes what may
+//!   go with a TAXII add request to the peer's collection, and moves the position only after the
+//!   peer accepted. A peer that is down is retried with exponential backoff and catches up from
+//!   its position.
+//! * **Own objects are signed when they leave**, so what is stored locally stays as it was
+//!   written and the same signature (Ed25519 is deterministic) is produced on every push; local
+//!   sightings are first turned into shared sightings (personal observables as pseudonyms under
+//!   the community key). Objects received from others are relayed as the exact text received.
+//! * **One origin per request.** A push groups consecutive versions by owner, so the receiver
+//!   records each request under the organisation its signatures prove, not under the token of
+//!   the hub that relayed it: policy rule "nothing back to its origin" works at every hop.
+//! * **Owners are identity ids.** Locally written objects are owned by `server.organisation` in
+//!   the store; the federation speaks of the organisation's STIX identity id, and the two are
+//!   mapped at the edge ([`Federation::owner_identity`]).
+//! * **Sharing groups** have no carrier on stored objects yet: AMBER objects go to the whole
+//!   community (or, for the hub's incidents, to the organisations named in the correlation
+//!   extension).
+
+pub mod config;
+pub mod egress;
+pub mod ingress;
+pub mod metrics;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use shield_federation::correlate::{CorrelationConfig, Correlator};
+use shield_federation::identity::{
+    Country, Keyring, NodeIdentity, NodeKey, Organisation, derived_identity_id,
+};
+use shield_federation::peer::{PeerConfig, keyring, validate_peers};
+use shield_federation::policy::{NodeRole, SharingPolicy};
+use shield_federation::pseudonym::{Classifier, CommunityKey, CommunityKeys};
+use shield_store::intel::{Collection, CollectionAccess, Grant};
+use shield_store::{IntelStore, Role, StoreError};
+
+use crate::ServerError;
+use crate::config::NodeConfig;
+pub use config::FederationSection;
+
+/// A node's federation: identity, peers, keys, policy, pseudonyms, correlation, metrics.
+pub struct Federation {
+    /// The organisation and its key.
+    pub identity: NodeIdentity,
+    /// Keys this node accepts signatures from (its own, its peers', `trusted_keys`).
+    pub keyring: Keyring,
+    /// The sharing policy.
+    pub policy: SharingPolicy,
+    /// The peers.
+    pub peers: Vec<PeerConfig>,
+    /// Countries of the organisations this node knows (its own, peers', trusted keys').
+    pub countries: HashMap<String, Country>,
+    /// Classification of observed values in shared sightings.
+    pub classifier: Classifier,
+    /// Community keys for pseudonyms; sightings are not shared without one.
+    pub community: Option<CommunityKeys>,
+    /// Cross-border correlation (hubs only).
+    pub correlator: Option<Mutex<Correlator>>,
+    /// Propagation latency of received indicators.
+    pub latency: metrics::Histogram,
+    /// Wakes the push tasks (something was stored).
+    pub wake: tokio::sync::Notify,
+    /// `server.organisation`: the owner of locally written objects in the store.
+    pub local_org: String,
+    /// The section it was built from.
+    pub section: FederationSection,
+}
+
+impl std::fmt::Debug for Federation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Federation")
+            .field("organisation", &self.identity.organisation)
+            .field("key_id", &self.identity.key.public_key().key_id())
+            .field("peers", &self.peers.len())
+            .finish()
+    }
+}
+
+fn config_error(key: impl Into<String>, message: impl Into<String>) -> ServerError {
+    ServerError::Config {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+impl Federation {
+    /// The federation of `config`, `None` when `federation.enabled` is false. Reads the node
+    /// key and the community key; every problem names the key (the key file by its path).
+    pub fn from_config(
+        config: &NodeConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Federation>, ServerError> {
+        let section = &config.federation;
+        if !section.enabled {
+            return Ok(None);
+        }
+        section
+            .validate()
+            .map_err(|(key, message)| config_error(key, message))?;
+        let country = Country::parse(&section.country)
+            .ok_or_else(|| config_error("federation.country", "not a country code"))?;
+        let identity_id = section
+            .identity
+            .clone()
+            .unwrap_or_else(|| derived_identity_id(&section.organisation));
+        let organisation = Organisation::new(&section.organisation, &identity_id, country)
+            .map_err(|e| config_error("federation.organisation", e.to_string()))?;
+        let key_path = section.key_path(&config.server.data_dir);
+        let key = NodeKey::read_file(&key_path).map_err(|e| {
+            config_error(
+                "federation.key_file",
+                format!(
+                    "{e} (create the node key with `shield keys generate --data {}`)",
+                    config.server.data_dir.display()
+                ),
+            )
+        })?;
+        let identity = NodeIdentity { organisation, key };
+        validate_peers(
+            &section.peers,
+            &identity.organisation.identity,
+            section.role == NodeRole::Hub,
+        )
+        .map_err(|e| {
+            config_error(
+                format!("federation.peers[{}]", e.index),
+                format!("{} ({})", e.reason, e.name),
+            )
+        })?;
+        for (i, peer) in section.peers.iter().enumerate() {
+            if peer.token.is_none() && peer.token_env.as_deref().and_then(env).is_none() {
+                return Err(config_error(
+                    format!("federation.peers[{i}].token"),
+                    format!("peer {}: no token (set token or token_env)", peer.name),
+                ));
+            }
+        }
+        let mut ring = keyring(&identity, &section.peers);
+        let mut countries = HashMap::new();
+        countries.insert(identity.organisation.identity.clone(), country);
+        for peer in &section.peers {
+            if let Some(c) = peer.country {
+                countries.insert(peer.organisation.clone(), c);
+            }
+        }
+        for trusted in &section.trusted_keys {
+            ring.insert(&trusted.organisation, trusted.public_key);
+            if let Some(c) = trusted.country {
+                countries.insert(trusted.organisation.clone(), c);
+            }
+        }
+        let classifier = Classifier::new(&section.personal_data)
+            .map_err(|e| config_error("federation.personal_data", e.to_string()))?;
+        let community = community_keys(section, env)?;
+        if community.is_none() {
+            tracing::warn!(
+                "federation: no community key (federation.community_key_env or \
+                 community_key_file): sightings are not shared"
+            );
+        }
+        let correlator = (section.role == NodeRole::Hub).then(|| {
+            Mutex::new(Correlator::new(
+                CorrelationConfig {
+                    min_organisations: section.correlation.min_organisations,
+                    min_countries: section.correlation.min_countries,
+                    window: std::time::Duration::from_secs(section.correlation.window_secs),
+                    ..CorrelationConfig::default()
+                },
+                &identity.organisation.identity,
+            ))
+        });
+        let policy = SharingPolicy::new(&identity.organisation.identity, section.role);
+        Ok(Some(Federation {
+            keyring: ring,
+            policy,
+            peers: section.peers.clone(),
+            countries,
+            classifier,
+            community,
+            correlator,
+            latency: metrics::Histogram::propagation(),
+            wake: tokio::sync::Notify::new(),
+            local_org: config.server.organisation.clone(),
+            section: section.clone(),
+            identity,
+        }))
+    }
+
+    /// The identity id of a stored object's owner: the organisation's for locally written ones.
+    pub fn owner_identity<'a>(&'a self, owner_org: &'a str) -> &'a str {
+        if owner_org == self.local_org {
+            &self.identity.organisation.identity
+        } else {
+            owner_org
+        }
+    }
+
+    /// Whether `owner` (an identity id) is this node's organisation.
+    pub fn is_own(&self, owner: &str) -> bool {
+        owner == self.identity.organisation.identity
+    }
+
+    /// Creates the inbox collection (readable by peers and analysts, writable by peers) when
+    /// it does not exist.
+    pub fn ensure_inbox(&self, store: &dyn IntelStore) -> Result<(), StoreError> {
+        let alias = &self.section.inbox;
+        if store.collection(alias)?.is_some() {
+            return Ok(());
+        }
+        let id = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_URL,
+            format!("shield:collection:{alias}").as_bytes(),
+        )
+        .to_string();
+        store.ensure_collection(&Collection {
+            id,
+            alias: Some(alias.clone()),
+            title: "Shared with the community".to_owned(),
+            description: Some(
+                "Objects received from peers, and objects this node shares with them.".to_owned(),
+            ),
+            access: CollectionAccess {
+                read: vec![Grant::Role(Role::Peer), Grant::Role(Role::Analyst)],
+                write: vec![Grant::Role(Role::Peer)],
+            },
+        })?;
+        Ok(())
+    }
+}
+
+/// The community keys from `community_key`, `community_key_env` or `community_key_file`.
+fn community_keys(
+    section: &FederationSection,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<CommunityKeys>, ServerError> {
+    let (key, secret) = if let Some(s) = &section.community_key {
+        ("federation.community_key", s.0.clone())
+    } else if let Some(var) = &section.community_key_env {
+        match env(var) {
+            Some(s) => ("federation.community_key_env", s),
+            None => {
+                return Err(config_error(
+                    "federation.community_key_env",
+                    format!("environment variable {var} is not set"),
+                ));
+            }
+        }
+    } else if let Some(path) = &section.community_key_file {
+        let text =
+            read_secret_file(path).map_err(|e| config_error("federation.community_key_file", e))?;
+        ("federation.community_key_file", text)
+    } else {
+        return Ok(None);
+    };
+    let key_id = &section.community_key_id;
+    let community =
+        CommunityKey::from_base64(key_id, secret.trim()).map_err(|e| config_error(key, e))?;
+    let keys = CommunityKeys::new(vec![community], key_id)
+        .map_err(|e| config_error("federation.community_key_id", e.to_string()))?;
+    Ok(Some(keys))
+}
+
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.len() > 4096 {
+        return Err(format!("{}: larger than 4096 bytes", path.display()));
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The federation of `config` at node start (`None` when disabled): loads it (environment from
+/// the process) and creates the inbox collection.
+pub fn start_federation(
+    config: &NodeConfig,
+    store: &dyn IntelStore,
+) -> Result<Option<Arc<Federation>>, ServerError> {
+    let Some(federation) = Federation::from_config(config, &|var| std::env::var(var).ok())? else {
+        return Ok(None);
+    };
+    federation.ensure_inbox(store)?;
+    tracing::info!(
+        "federation: {} ({}, {}) as {:?}, key {}, {} peers",
+        federation.identity.organisation.name,
+        federation.identity.organisation.identity,
+        federation.identity.organisation.country,
+        federation.section.role,
+        federation.identity.key.public_key().key_id(),
+        federation.peers.len()
+    );
+    Ok(Some(Arc::new(federation)))
+}
