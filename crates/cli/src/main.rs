@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod demo;
 mod hunt;
 mod ingest;
 mod intel;
@@ -49,6 +50,8 @@ enum Command {
     /// The node's signing key for federation.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// A hub and three members on loopback playing the cross-border loop.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Token(cmd) => token::run(cmd),
         Command::Intel(cmd) => intel::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Demo(args) => demo::run(args),
         Command::Config(ConfigCommand::Default) => {
             print!("{}", shield_server::config::DEFAULT_TOML);
             Ok(())

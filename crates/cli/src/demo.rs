@@ -1,0 +1,632 @@
+//! `shield demo`: a hub and three members (Estonia, Latvia, Lithuania) on loopback, each a real
+//! `shield serve` process with its own temporary data directory, key and configuration, playing
+//! the cross-border loop: publication, propagation through the hub, live detection, TLP:RED
+//! kept home, a tampered object refused, sightings of one internal host in two countries raised
+//! as a cross-border incident at the hub without the host name reaching it.
+//!
+//! The timeline goes to stderr; `--headless` prints a JSON summary on stdout and exits non-zero
+//! when a step failed; otherwise the nodes keep running (their URLs and the admin token are
+//! printed) until Ctrl-C.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde_json::{Value, json};
+use shield_federation::identity::{NodeKey, derived_identity_id};
+use shield_store::{Role, SqliteStore, TokenStore};
+
+/// `shield demo` options.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Play the scenario, print a JSON summary and stop the nodes (exit 1 if a step failed).
+    #[arg(long)]
+    headless: bool,
+    /// Indicators published to measure propagation.
+    #[arg(long, default_value_t = 20)]
+    rounds: usize,
+    /// Keep the temporary data directories.
+    #[arg(long)]
+    keep: bool,
+}
+
+const TAXII: &str = "application/taxii+json;version=2.1";
+const SIGNATURE_EXTENSION: &str = "extension-definition--75a60d05-dc33-40bb-bda2-c2a055b5e9d5";
+const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+const RED: &str = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
+const INTERNAL_HOST: &str = "fin-ws-17.corp.local";
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Site {
+    name: &'static str,
+    country: &'static str,
+    role: &'static str,
+    data: PathBuf,
+    port: u16,
+    public_key: String,
+    identity: String,
+    admin: String,
+    child: Option<Child>,
+}
+
+impl Site {
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(10) {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The timeline and the steps.
+struct Report {
+    started: Instant,
+    steps: Vec<Value>,
+    samples_ms: Vec<f64>,
+}
+
+impl Report {
+    fn note(&self, text: &str) {
+        eprintln!(
+            "[{:>8.1} ms] {text}",
+            self.started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+
+    fn step(&mut self, name: &str, result: anyhow::Result<String>) {
+        let (passed, detail) = match result {
+            Ok(d) => (true, d),
+            Err(e) => (false, format!("{e:#}")),
+        };
+        self.note(&format!(
+            "{} {name}: {detail}",
+            if passed { "PASS" } else { "FAIL" }
+        ));
+        self.steps
+            .push(json!({"name": name, "passed": passed, "detail": detail}));
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn prepare_site(
+    root: &Path,
+    name: &'static str,
+    country: &'static str,
+    role: &'static str,
+) -> anyhow::Result<Site> {
+    let data = root.join(name);
+    std::fs::create_dir_all(&data)?;
+    let key = NodeKey::generate()?;
+    key.write_file(&data.join("node-key.pem"), false)?;
+    let store = SqliteStore::open(&data)?;
+    let (_, admin) = store.create_token("demo admin", Role::Admin, Some(name))?;
+    Ok(Site {
+        name,
+        country,
+        role,
+        data,
+        port: free_port()?,
+        public_key: key.public_key().to_config_string(),
+        identity: derived_identity_id(name),
+        admin,
+        child: None,
+    })
+}
+
+/// A peer token on `at`'s data directory for `peer`.
+fn peer_token(at: &Site, peer: &Site) -> anyhow::Result<String> {
+    let store = SqliteStore::open(&at.data)?;
+    Ok(store
+        .create_token(peer.name, Role::Peer, Some(&peer.identity))?
+        .1)
+}
+
+fn write_config(
+    site: &Site,
+    peers: &[(&Site, &str, String)],
+    trusted: &[&Site],
+    community_key: &str,
+) -> anyhow::Result<PathBuf> {
+    let mut text = format!(
+        "[server]\norganisation = \"{n}\"\n\n[log]\nlevel = \"warn\"\n\n[federation]\nenabled = true\n\
+         organisation = \"{n}\"\ncountry = \"{c}\"\nrole = \"{r}\"\ncommunity_key = \"{community_key}\"\n\
+         push_interval_ms = 50\n",
+        n = site.name,
+        c = site.country,
+        r = site.role,
+    );
+    for (peer, relation, token) in peers {
+        text += &format!(
+            "\n[[federation.peers]]\nname = \"{}\"\nurl = \"{}/taxii2/shield/\"\nrelation = \"{relation}\"\n\
+             organisation = \"{}\"\ncountry = \"{}\"\npublic_key = \"{}\"\ntoken = \"{token}\"\n",
+            peer.name,
+            peer.url(),
+            peer.identity,
+            peer.country,
+            peer.public_key
+        );
+    }
+    for t in trusted {
+        text += &format!(
+            "\n[[federation.trusted_keys]]\norganisation = \"{}\"\npublic_key = \"{}\"\ncountry = \"{}\"\n",
+            t.identity, t.public_key, t.country
+        );
+    }
+    let path = site.data.join("shield.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+fn start_site(site: &mut Site, config: &Path) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("cannot find the shield binary")?;
+    let mut child = Command::new(exe)
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .arg("--data")
+        .arg(&site.data)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{}", site.port))
+        .env_remove("SHIELD_CONFIG")
+        .env_remove("SHIELD_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start shield serve")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    site.child = Some(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .with_context(|| format!("{} did not start", site.name))?;
+        if line.starts_with("Shield node listening on ") {
+            return Ok(());
+        }
+    }
+}
+
+fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn indicator(domain: &str, marking: &str) -> Value {
+    let now = now_text();
+    json!({
+        "type": "indicator", "spec_version": "2.1",
+        "id": format!("indicator--{}", uuid::Uuid::new_v4()),
+        "created": now, "modified": now, "name": format!("C2 domain {domain}"),
+        "pattern": format!("[domain-name:value = '{domain}']"), "pattern_type": "stix",
+        "valid_from": now, "object_marking_refs": [marking],
+    })
+}
+
+struct Http {
+    client: reqwest::Client,
+}
+
+impl Http {
+    async fn post_objects(
+        &self,
+        site: &Site,
+        collection: &str,
+        token: &str,
+        objects: Vec<Value>,
+    ) -> anyhow::Result<u16> {
+        let r = self
+            .client
+            .post(format!(
+                "{}/taxii2/shield/collections/{collection}/objects/",
+                site.url()
+            ))
+            .bearer_auth(token)
+            .header("Accept", TAXII)
+            .header("Content-Type", TAXII)
+            .json(&json!({ "objects": objects }))
+            .send()
+            .await?;
+        Ok(r.status().as_u16())
+    }
+
+    async fn object(
+        &self,
+        site: &Site,
+        collection: &str,
+        id: &str,
+    ) -> anyhow::Result<Option<Value>> {
+        let r = self
+            .client
+            .get(format!(
+                "{}/taxii2/shield/collections/{collection}/objects/{id}/",
+                site.url()
+            ))
+            .bearer_auth(&site.admin)
+            .header("Accept", TAXII)
+            .send()
+            .await?;
+        if r.status() == 404 {
+            return Ok(None);
+        }
+        let v: Value = r.json().await?;
+        Ok(v["objects"].as_array().and_then(|a| a.last().cloned()))
+    }
+
+    async fn wait_object(&self, site: &Site, collection: &str, id: &str) -> anyhow::Result<Value> {
+        let started = Instant::now();
+        loop {
+            if let Some(o) = self.object(site, collection, id).await? {
+                return Ok(o);
+            }
+            if started.elapsed() > WAIT {
+                bail!("{id} did not reach {} within {WAIT:?}", site.name);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    async fn get(&self, site: &Site, path: &str) -> anyhow::Result<Value> {
+        let r = self
+            .client
+            .get(format!("{}{path}", site.url()))
+            .bearer_auth(&site.admin)
+            .send()
+            .await?;
+        Ok(r.json().await?)
+    }
+
+    async fn alerts(&self, site: &Site, kind: &str) -> anyhow::Result<Vec<Value>> {
+        let v = self
+            .get(site, &format!("/api/v1/alerts?kind={kind}"))
+            .await?;
+        Ok(v["alerts"].as_array().cloned().unwrap_or_default())
+    }
+
+    async fn wait_alert(&self, site: &Site, kind: &str) -> anyhow::Result<Value> {
+        let started = Instant::now();
+        loop {
+            if let Some(a) = self.alerts(site, kind).await?.into_iter().next() {
+                return Ok(a);
+            }
+            if started.elapsed() > WAIT {
+                bail!("no {kind} alert at {} within {WAIT:?}", site.name);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Runs the demo.
+pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    crate::install_tls_provider();
+    let root = std::env::temp_dir().join(format!(
+        "shield-demo-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_millis()
+    ));
+    std::fs::create_dir_all(&root)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(play(&root, &args));
+    if !args.keep {
+        let _ = std::fs::remove_dir_all(&root);
+    } else {
+        eprintln!("data directories kept in {}", root.display());
+    }
+    let summary = outcome?;
+    let failed = summary["steps"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|s| s["passed"] != json!(true)));
+    if args.headless {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    }
+    if failed {
+        bail!("a demo step failed");
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+async fn play(root: &Path, args: &DemoArgs) -> anyhow::Result<Value> {
+    let mut report = Report {
+        started: Instant::now(),
+        steps: Vec::new(),
+        samples_ms: Vec::new(),
+    };
+    // 32 random bytes (two version-4 UUIDs) shared by the community.
+    let community_key = {
+        use base64::Engine as _;
+        let mut secret = uuid::Uuid::new_v4().as_bytes().to_vec();
+        secret.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(secret)
+    };
+    let mut hub = prepare_site(root, "eu-hub", "BE", "hub")?;
+    let mut members = [
+        prepare_site(root, "ee-cert", "EE", "member")?,
+        prepare_site(root, "lv-cert", "LV", "member")?,
+        prepare_site(root, "lt-cert", "LT", "member")?,
+    ];
+    // Tokens: the hub gives each member one, each member gives the hub one.
+    let mut hub_peers = Vec::new();
+    let mut member_tokens = Vec::new();
+    for m in &members {
+        hub_peers.push((m, "member", peer_token(m, &hub)?));
+        member_tokens.push(peer_token(&hub, m)?);
+    }
+    let hub_config = write_config(&hub, &hub_peers, &[], &community_key)?;
+    drop(hub_peers);
+    let mut configs = Vec::new();
+    for (i, m) in members.iter().enumerate() {
+        let others: Vec<&Site> = members.iter().filter(|o| o.name != m.name).collect();
+        configs.push(write_config(
+            m,
+            &[(&hub, "hub", member_tokens[i].clone())],
+            &others,
+            &community_key,
+        )?);
+    }
+    report.note("starting a hub (BE) and three members (EE, LV, LT) on loopback");
+    let started = start_site(&mut hub, &hub_config).and_then(|()| {
+        for (m, c) in members.iter_mut().zip(&configs) {
+            start_site(m, c)?;
+        }
+        Ok(())
+    });
+    report.step(
+        "nodes started",
+        started.map(|()| {
+            std::iter::once(&hub)
+                .chain(members.iter())
+                .map(|s| format!("{} {}", s.name, s.url()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
+    );
+    let http = Http {
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?,
+    };
+    let [ee, lv, lt] = &members;
+
+    // Propagation: EE publishes, LV and LT receive through the hub.
+    let mut first_domain = String::new();
+    let propagation: anyhow::Result<String> = async {
+        for round in 0..args.rounds.max(1) {
+            let domain = format!("c2-{round}.evil-updates.example");
+            let object = indicator(&domain, GREEN);
+            let id = object["id"].as_str().unwrap_or_default().to_owned();
+            let posted = Instant::now();
+            let status = http.post_objects(ee, "indicators", &ee.admin, vec![object]).await?;
+            if status != 202 {
+                bail!("EE refused its own indicator: HTTP {status}");
+            }
+            let (a, b) = tokio::join!(
+                async {
+                    let r = http.wait_object(lv, "shared", &id).await;
+                    (r, posted.elapsed())
+                },
+                async {
+                    let r = http.wait_object(lt, "shared", &id).await;
+                    (r, posted.elapsed())
+                }
+            );
+            for (r, elapsed) in [a, b] {
+                let object = r?;
+                let signer = &object["extensions"][SIGNATURE_EXTENSION]["signer_ref"];
+                if signer != &json!(ee.identity) {
+                    bail!("{id} arrived without EE's signature");
+                }
+                report.samples_ms.push(elapsed.as_secs_f64() * 1e3);
+            }
+            if round == 0 {
+                first_domain = domain;
+                report.note(&format!("EE published {id}; LV and LT have it"));
+            }
+        }
+        let mut sorted = report.samples_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        Ok(format!(
+            "{} deliveries, p50 {:.1} ms, p99 {:.1} ms (publish at EE → stored and active at LV/LT)",
+            sorted.len(),
+            percentile(&sorted, 50.0),
+            percentile(&sorted, 99.0)
+        ))
+    }
+    .await;
+    report.step(
+        "EE's indicators reach LV and LT through the hub, signed by EE",
+        propagation,
+    );
+
+    // Live detection at LT with the indicator EE published.
+    let live: anyhow::Result<String> = async {
+        let event =
+            json!({"dns": {"question": {"name": first_domain}}, "source": {"ip": "10.20.0.17"}});
+        let r = http
+            .client
+            .post(format!("{}/api/v1/events", lt.url()))
+            .bearer_auth(&lt.admin)
+            .body(format!("{event}\n"))
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("LT refused the event: HTTP {}", r.status());
+        }
+        let alert = http.wait_alert(lt, "intel").await?;
+        Ok(format!(
+            "LT raised {} on a DNS query for {first_domain}",
+            alert["rule"]["id"]
+        ))
+    }
+    .await;
+    report.step("LT detects EE's indicator in its own traffic", live);
+
+    // TLP:RED stays at EE.
+    let red: anyhow::Result<String> = async {
+        let red = indicator("insider.evil-updates.example", RED);
+        let after = indicator("after-red.evil-updates.example", GREEN);
+        let (red_id, after_id) = (
+            red["id"].as_str().unwrap_or_default().to_owned(),
+            after["id"].as_str().unwrap_or_default().to_owned(),
+        );
+        http.post_objects(ee, "indicators", &ee.admin, vec![red, after])
+            .await?;
+        http.wait_object(&hub, "shared", &after_id).await?;
+        if http.object(&hub, "shared", &red_id).await?.is_some() {
+            bail!("the RED indicator reached the hub");
+        }
+        Ok("a GREEN indicator published after it arrived, the RED one did not".to_owned())
+    }
+    .await;
+    report.step("TLP:RED never leaves EE", red);
+
+    // A tampered object is refused by the hub.
+    let tamper: anyhow::Result<String> = async {
+        let object = indicator("tampered.evil-updates.example", GREEN);
+        let id = object["id"].as_str().unwrap_or_default().to_owned();
+        http.post_objects(ee, "indicators", &ee.admin, vec![object])
+            .await?;
+        let mut relayed = http.wait_object(&hub, "shared", &id).await?;
+        relayed["name"] = json!("harmless, trust me");
+        relayed["modified"] = json!(now_text());
+        let status = http
+            .post_objects(&hub, "shared", &member_tokens[0], vec![relayed])
+            .await?;
+        if status != 403 {
+            bail!("the hub answered HTTP {status} to an altered object");
+        }
+        Ok("HTTP 403, audited as federation.reject".to_owned())
+    }
+    .await;
+    report.step("the hub refuses an object altered after signing", tamper);
+
+    // The same internal host sighted in EE and LT: a cross-border incident.
+    let incident: anyhow::Result<String> = async {
+        for (site, of) in [(ee, "c2-0"), (lt, "c2-1")] {
+            let now = now_text();
+            let sighting = json!({
+                "type": "sighting", "spec_version": "2.1",
+                "id": format!("sighting--{}", uuid::Uuid::new_v4()),
+                "created": now, "modified": now,
+                "sighting_of_ref": format!("indicator--{}", uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, of.as_bytes())),
+                "first_seen": now, "last_seen": now, "count": 3,
+                "object_marking_refs": [AMBER],
+                "x_shield_observed": [{"type": "domain-name", "value": INTERNAL_HOST}],
+            });
+            http.post_objects(site, "sightings", &site.admin, vec![sighting]).await?;
+            report.note(&format!("{} sighted beacons from {INTERNAL_HOST}", site.name));
+        }
+        let at_ee = http.wait_alert(ee, "incident").await?;
+        http.wait_alert(lt, "incident").await?;
+        let key = at_ee["details"]["correlation"]["key"].as_str().unwrap_or("").to_owned();
+        if !key.starts_with("hmac-sha256:") {
+            bail!("the incident is not keyed by a pseudonym: {key}");
+        }
+        Ok(format!("incident alerts at EE and LT, correlated on {key}"))
+    }
+    .await;
+    report.step(
+        "sightings of one internal host in EE and LT raise a cross-border incident",
+        incident,
+    );
+
+    let privacy: anyhow::Result<String> = async {
+        let v = http
+            .get(
+                &hub,
+                "/taxii2/shield/collections/shared/objects/?match[type]=sighting&limit=1000",
+            )
+            .await?;
+        let text = v.to_string();
+        if text.contains(INTERNAL_HOST) {
+            bail!("the host name reached the hub");
+        }
+        if !text.contains("hmac-sha256:") {
+            bail!("the hub holds no pseudonymised sighting");
+        }
+        if !http.alerts(lv, "incident").await?.is_empty() {
+            bail!("LV, not a contributor, received the AMBER incident");
+        }
+        Ok("the hub holds pseudonyms only; LV (no sighting) got no incident".to_owned())
+    }
+    .await;
+    report.step(
+        "personal data stays home; the incident goes to its contributors",
+        privacy,
+    );
+
+    let mut sorted = report.samples_ms.clone();
+    sorted.sort_by(f64::total_cmp);
+    let nodes: Vec<Value> = std::iter::once(&hub)
+        .chain(members.iter())
+        .map(|s| json!({"name": s.name, "country": s.country, "role": s.role, "url": s.url(), "identity": s.identity}))
+        .collect();
+    let summary = json!({
+        "steps": report.steps,
+        "propagation": {
+            "samples": sorted.len(),
+            "p50_ms": percentile(&sorted, 50.0),
+            "p99_ms": percentile(&sorted, 99.0),
+            "max_ms": sorted.last().copied().unwrap_or(0.0),
+        },
+        "nodes": nodes,
+        "elapsed_ms": report.started.elapsed().as_millis() as u64,
+    });
+    if !args.headless {
+        eprintln!();
+        for s in std::iter::once(&hub).chain(members.iter()) {
+            eprintln!(
+                "{:8} {}  admin token {}  (TAXII {}/taxii2/)",
+                s.name,
+                s.url(),
+                s.admin,
+                s.url()
+            );
+        }
+        eprintln!("nodes keep running; Ctrl-C stops them");
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    drop(hub);
+    drop(members);
+    Ok(summary)
+}
