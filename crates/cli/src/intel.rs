@@ -135,12 +135,11 @@ pub fn run(cmd: IntelCommand) -> anyhow::Result<()> {
             let mut total = (0usize, 0usize, 0usize);
             for path in paths {
                 for file in import_files(&path)? {
-                    let (objects, problems, derived) = objects_of(&file, tlp);
+                    let (added, duplicates, problems) =
+                        import_file(&store, &collection, &file, &org, tlp)?;
                     for p in &problems {
                         eprintln!("warning: {p}");
                     }
-                    let (added, duplicates) =
-                        store_objects(&store, &collection, objects, &file, &org, tlp, derived)?;
                     println!(
                         "{}: {added} added, {duplicates} already stored, {} problems",
                         file.display(),
@@ -365,6 +364,52 @@ pub(crate) fn import_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Imports one source; returns (added, already stored, problems). Lists are converted and stored
+/// batch by batch, so a list of millions of indicators never has all its STIX objects in memory.
+fn import_file(
+    store: &SqliteStore,
+    collection: &str,
+    file: &Path,
+    org: &str,
+    tlp: Tlp,
+) -> anyhow::Result<(usize, usize, Vec<String>)> {
+    let list_text = if file.is_dir() {
+        None
+    } else {
+        std::fs::read_to_string(file)
+            .ok()
+            .filter(|t| !t.trim_start().starts_with('{'))
+    };
+    let Some(text) = list_text else {
+        let (objects, problems, derived) = objects_of(file, tlp);
+        let (added, duplicates) =
+            store_objects(store, collection, objects, file, org, tlp, derived)?;
+        return Ok((added, duplicates, problems));
+    };
+    let name = file.display().to_string();
+    let list = import_list(&text, ListFormat::Auto, &name);
+    drop(text);
+    let mut problems: Vec<String> = list.errors.iter().map(ToString::to_string).collect();
+    let now = Timestamp::now();
+    let (mut added, mut duplicates) = (0, 0);
+    for chunk in list.entries.chunks(STORE_BATCH) {
+        let mut objects = Vec::with_capacity(chunk.len());
+        for entry in chunk {
+            match indicator_for_ioc(&entry.ioc, now, entry.comment.as_deref(), &[], Some(tlp)) {
+                Ok(o) => objects.push(o),
+                Err(e) => problems.push(format!("{name}:{}: {e}", entry.line)),
+            }
+        }
+        let (a, d) = store_objects(store, collection, objects, file, org, tlp, true)?;
+        added += a;
+        duplicates += d;
+    }
+    Ok((added, duplicates, problems))
+}
+
+/// Objects stored per transaction.
+const STORE_BATCH: usize = 10_000;
+
 /// Reads one import source into STIX objects, with a message per problem (naming file and place),
 /// and whether the objects were derived here from plain IOCs (ids from the IOC, fresh timestamps):
 /// such an indicator already stored is not stored again as a new version.
@@ -477,7 +522,7 @@ fn store_objects(
     let (mut added, mut duplicates) = (0, 0);
     let mut objects = objects.into_iter().peekable();
     while objects.peek().is_some() {
-        let mut batch: Vec<StixObject> = objects.by_ref().take(10_000).collect();
+        let mut batch: Vec<StixObject> = objects.by_ref().take(STORE_BATCH).collect();
         if skip_known {
             let known = known_ids(store, &id, org, &batch)?;
             let before = batch.len();
