@@ -213,16 +213,20 @@ pub fn sightings_for(alerts: &[Alert], org: &str) -> Vec<IncomingObject> {
                 .and_then(Tlp::from_tag)
                 .unwrap_or(Tlp::Amber)
                 .max(Tlp::Green);
-            ObjectBuilder::sighting(&a.rule.id, Timestamp::from(a.created))
+            let mut sighting = ObjectBuilder::sighting(&a.rule.id, Timestamp::from(a.created))
                 .created_by(identity.id())
                 .property("first_seen", seen)
                 .property("last_seen", seen)
                 .property("count", 1)
                 .property("where_sighted_refs", vec![identity.id()])
-                .tlp(tlp)
-                .build()
-                .ok()
-                .map(IncomingObject::new)
+                .tlp(tlp);
+            // What was observed stays on the local sighting; federation shares it pseudonymised.
+            let observed = crate::federation::observed::observed_of_alert(a);
+            if !observed.is_empty() {
+                sighting =
+                    sighting.property(crate::federation::observed::OBSERVED_PROPERTY, observed);
+            }
+            sighting.build().ok().map(IncomingObject::new)
         })
         .collect()
 }

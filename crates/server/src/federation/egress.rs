@@ -23,9 +23,7 @@ use tokio::task::JoinHandle;
 use super::Federation;
 use crate::state::SharedState;
 
-/// The local custom property of a sighting listing what it observed (`[{"type", "value"}]`);
-/// it never leaves the node: the shared sighting carries these values or their pseudonyms.
-pub const OBSERVED_PROPERTY: &str = "x_shield_observed";
+pub use super::observed::OBSERVED_PROPERTY;
 
 /// Largest number of observed values read from one local sighting.
 const MAX_OBSERVED_READ: usize = 64;

@@ -103,10 +103,6 @@ impl Admission for PeerAdmission {
         write: &IntelWrite,
         report: &PutReport,
     ) {
-        if caller.role != Role::Peer {
-            self.federation.wake.notify_waiters();
-            return;
-        }
         let now = Utc::now();
         // The store reports one outcome per object, in order.
         let new: Vec<&StixObject> = write
@@ -116,6 +112,16 @@ impl Admission for PeerAdmission {
             .filter(|(_, (_, _, outcome))| matches!(outcome, PutOutcome::Added { .. }))
             .map(|(incoming, _)| incoming.object())
             .collect();
+        if caller.role != Role::Peer {
+            // A local publication: active here at once too, and on its way to the peers.
+            if new.iter().any(|o| o.type_name() == "indicator") {
+                if let Err(e) = crate::node::refresh_indicators(&self.state) {
+                    tracing::warn!("federation: cannot refresh the live indicators: {e}");
+                }
+            }
+            self.federation.wake.notify_waiters();
+            return;
+        }
         let origin = write.provenance.org.clone();
         // Indicators take effect now rather than at the next periodic refresh.
         if new.iter().any(|o| o.type_name() == "indicator") {

@@ -29,6 +29,7 @@ pub mod config;
 pub mod egress;
 pub mod ingress;
 pub mod metrics;
+pub mod observed;
 
 use std::collections::HashMap;
 use std::path::Path;
