@@ -418,3 +418,130 @@ pub fn observed_values(sighting: &StixObject) -> Vec<ObservedValue> {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NodeConfig;
+    use shield_federation::identity::{Keyring, NodeKey, derived_identity_id};
+    use shield_federation::signing::verify;
+    use shield_intel::tlp::Tlp;
+
+    const HOST: &str = "ws-042.corp.local";
+
+    fn federation(dir: &std::path::Path) -> Federation {
+        NodeKey::generate()
+            .unwrap()
+            .write_file(&dir.join(super::super::config::DEFAULT_KEY_FILE), false)
+            .unwrap();
+        let text = format!(
+            "[server]\ndata_dir = \"{}\"\norganisation = \"ee-cert\"\n\n[federation]\nenabled = true\n\
+             organisation = \"ee-cert\"\ncountry = \"EE\"\n\
+             community_key = \"c2hpZWxkLXRlc3QtY29tbXVuaXR5LWtleS0wMTIzNDU=\"\n",
+            dir.display()
+        );
+        let config = NodeConfig::from_toml(&text).unwrap();
+        Federation::from_config(&config, &|_| None)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn stored(json: Value, owner: &str) -> StoredObject {
+        let object = StixObject::from_value(json).unwrap();
+        StoredObject {
+            collection: "c".into(),
+            id: object.id().to_owned(),
+            type_name: object.type_name().to_owned(),
+            spec_version: "2.1".into(),
+            version: "2026-01-01T00:00:00.000Z".into(),
+            date_added: Utc::now(),
+            tlp: shield_intel::tlp::tlp_of(&object).unwrap_or(Tlp::Amber),
+            owner_org: owner.to_owned(),
+            source: "test".into(),
+            received: Utc::now(),
+            revoked: false,
+            valid_until: None,
+            json: Some(object.to_json()),
+        }
+    }
+
+    fn own_keyring(f: &Federation) -> Keyring {
+        let mut ring = Keyring::new();
+        ring.insert(
+            &f.identity.organisation.identity,
+            f.identity.key.public_key(),
+        );
+        ring
+    }
+
+    #[test]
+    fn own_objects_leave_signed_and_sightings_pseudonymised() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = federation(dir.path());
+        let own = f.identity.organisation.identity.clone();
+        let indicator = stored(
+            json!({"type": "indicator", "spec_version": "2.1",
+                "id": "indicator--00000000-0000-4000-8000-000000000001",
+                "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+                "pattern": "[domain-name:value = 'c2.example.net']", "pattern_type": "stix",
+                "valid_from": "2026-01-01T00:00:00.000Z"}),
+            "ee-cert",
+        );
+        assert_eq!(facts(&f, &indicator).owner, own);
+        let text = outgoing_text(&f, &indicator, &own).unwrap();
+        let sent = StixObject::from_json(text.as_bytes()).unwrap();
+        assert_eq!(verify(&sent, &own_keyring(&f)).unwrap().organisation, own);
+
+        let sighting = stored(
+            json!({"type": "sighting", "spec_version": "2.1",
+                "id": "sighting--00000000-0000-4000-8000-000000000002",
+                "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+                "sighting_of_ref": "indicator--00000000-0000-4000-8000-000000000001",
+                "description": format!("seen on {HOST}"),
+                "x_shield_observed": [{"type": "domain-name", "value": HOST},
+                                      {"type": "domain-name", "value": "c2.example.net"}]}),
+            "ee-cert",
+        );
+        let text = outgoing_text(&f, &sighting, &own).unwrap();
+        assert!(!text.contains(HOST), "{text}");
+        assert!(text.contains("hmac-sha256:"), "{text}");
+        assert!(
+            text.contains("c2.example.net"),
+            "public values stay: {text}"
+        );
+        let sent = StixObject::from_json(text.as_bytes()).unwrap();
+        assert!(verify(&sent, &own_keyring(&f)).is_ok());
+    }
+
+    #[test]
+    fn others_objects_leave_verbatim_and_incidents_name_their_recipients() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = federation(dir.path());
+        let lv = derived_identity_id("lv-cert");
+        let relayed = stored(
+            json!({"type": "indicator", "spec_version": "2.1",
+                "id": "indicator--00000000-0000-4000-8000-000000000003",
+                "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+                "pattern": "[ipv4-addr:value = '198.51.100.7']", "pattern_type": "stix",
+                "valid_from": "2026-01-01T00:00:00.000Z"}),
+            &lv,
+        );
+        let text = outgoing_text(&f, &relayed, &lv).unwrap();
+        assert_eq!(Some(text.as_str()), relayed.json.as_deref());
+        assert_eq!(facts(&f, &relayed).owner, lv);
+
+        let report = stored(
+            json!({"type": "report", "spec_version": "2.1",
+                "id": "report--00000000-0000-4000-8000-000000000004",
+                "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+                "name": "x", "published": "2026-01-01T00:00:00.000Z",
+                "object_refs": ["indicator--00000000-0000-4000-8000-000000000003"],
+                "extensions": {CORRELATION_EXTENSION_ID: {
+                    "extension_type": "property-extension", "key": "k",
+                    "organisations": [lv.clone()], "countries": ["LV"]}}}),
+            "ee-cert",
+        );
+        let recipients = facts(&f, &report).shared_with;
+        assert_eq!(recipients.into_iter().collect::<Vec<_>>(), vec![lv]);
+    }
+}

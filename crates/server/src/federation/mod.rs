@@ -301,3 +301,127 @@ pub fn start_federation(
     );
     Ok(Some(Arc::new(federation)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shield_federation::identity::NodeKey;
+
+    fn node_config(dir: &Path, federation: &str) -> NodeConfig {
+        let text = format!(
+            "[server]\ndata_dir = \"{}\"\norganisation = \"ee-cert\"\n\n[federation]\n{federation}",
+            dir.display()
+        );
+        NodeConfig::from_toml(&text).unwrap()
+    }
+
+    fn error_key(result: Result<Option<Federation>, ServerError>) -> (String, String) {
+        match result {
+            Err(ServerError::Config { key, message }) => (key, message),
+            Err(e) => panic!("not a configuration error: {e}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    const MEMBER: &str = "enabled = true\norganisation = \"ee-cert\"\ncountry = \"EE\"\n";
+
+    fn hub_peer(token: &str) -> String {
+        let key = NodeKey::from_seed([7; 32]).public_key().to_config_string();
+        format!(
+            "\n[[federation.peers]]\nname = \"hub\"\nurl = \"http://127.0.0.1:1/taxii2/shield/\"\n\
+             relation = \"hub\"\norganisation = \"{}\"\npublic_key = \"{key}\"\n{token}",
+            derived_identity_id("eu-hub")
+        )
+    }
+
+    #[test]
+    fn disabled_federation_needs_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = node_config(dir.path(), "enabled = false\n");
+        assert!(
+            Federation::from_config(&config, &|_| None)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_missing_key_names_the_key_file_and_the_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = node_config(dir.path(), MEMBER);
+        let (key, message) = error_key(Federation::from_config(&config, &|_| None));
+        assert_eq!(key, "federation.key_file");
+        assert!(message.contains("node-key.pem"), "{message}");
+        assert!(message.contains("shield keys generate"), "{message}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, expected) in [
+            (
+                "enabled = true\ncountry = \"EE\"\n",
+                "federation.organisation",
+            ),
+            (
+                "enabled = true\norganisation = \"x\"\ncountry = \"Estonia\"\n",
+                "federation.country",
+            ),
+            (
+                &format!("{MEMBER}batch_size = 0\n"),
+                "federation.batch_size",
+            ),
+        ] {
+            let text = format!(
+                "[server]\ndata_dir = \"{}\"\n\n[federation]\n{text}",
+                dir.path().display()
+            );
+            match NodeConfig::from_toml(&text) {
+                Err(ServerError::Config { key, .. }) => assert_eq!(key, expected),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn peers_need_a_token_and_community_keys_their_source() {
+        let dir = tempfile::tempdir().unwrap();
+        NodeKey::generate()
+            .unwrap()
+            .write_file(&dir.path().join(config::DEFAULT_KEY_FILE), false)
+            .unwrap();
+        let config = node_config(dir.path(), &format!("{MEMBER}{}", hub_peer("")));
+        let (key, message) = error_key(Federation::from_config(&config, &|_| None));
+        assert_eq!(key, "federation.peers[0].token");
+        assert!(message.contains("hub"), "{message}");
+
+        let with_env = format!("{MEMBER}{}", hub_peer("token_env = \"HUB_TOKEN\"\n"));
+        let config = node_config(dir.path(), &with_env);
+        let env = |var: &str| (var == "HUB_TOKEN").then(|| "secret".to_owned());
+        let federation = Federation::from_config(&config, &env).unwrap().unwrap();
+        assert!(federation.community.is_none());
+        assert_eq!(federation.keyring.len(), 2, "own key and the hub's");
+        assert!(federation.correlator.is_none(), "members do not correlate");
+        assert_eq!(
+            federation.owner_identity("ee-cert"),
+            derived_identity_id("ee-cert")
+        );
+
+        let missing = with_env.replace(
+            "country = \"EE\"\n",
+            "country = \"EE\"\ncommunity_key_env = \"COMMUNITY\"\n",
+        );
+        let config = node_config(dir.path(), &missing);
+        let (key, _) = error_key(Federation::from_config(&config, &env));
+        assert_eq!(key, "federation.community_key_env");
+
+        let short = with_env.replace(
+            "country = \"EE\"\n",
+            "country = \"EE\"\ncommunity_key = \"c2hvcnQ=\"\n",
+        );
+        let config = node_config(dir.path(), &short);
+        let (key, message) = error_key(Federation::from_config(&config, &env));
+        assert_eq!(key, "federation.community_key");
+        assert!(message.contains("at least"), "{message}");
+    }
+}
