@@ -336,11 +336,10 @@ pub async fn start(
     }));
 
     if let Some(federation) = &federation {
-        tasks.extend(crate::federation::egress::spawn_push_tasks(
+        tasks.extend(crate::federation::spawn_tasks(
             &state,
             federation,
             &shutdown_rx,
-            &|var| std::env::var(var).ok(),
         ));
     }
 

@@ -115,29 +115,28 @@ impl Admission for PeerAdmission {
         if caller.role != Role::Peer {
             // A local publication: active here at once too, and on its way to the peers.
             if new.iter().any(|o| o.type_name() == "indicator") {
-                if let Err(e) = crate::node::refresh_indicators(&self.state) {
-                    tracing::warn!("federation: cannot refresh the live indicators: {e}");
-                }
+                self.federation.activation.stored(
+                    &self.state,
+                    &self.federation.latency,
+                    Vec::new(),
+                );
             }
             self.federation.wake.notify_waiters();
             return;
         }
         let origin = write.provenance.org.clone();
-        // Indicators take effect now rather than at the next periodic refresh.
-        if new.iter().any(|o| o.type_name() == "indicator") {
-            if let Err(e) = crate::node::refresh_indicators(&self.state) {
-                tracing::warn!("federation: cannot refresh the live indicators: {e}");
-            }
-            let active = Utc::now();
-            for o in new.iter().filter(|o| o.type_name() == "indicator") {
-                if let Some(created) = o.created() {
-                    let seconds = (active - created.as_datetime())
-                        .num_microseconds()
-                        .unwrap_or(0) as f64
-                        / 1e6;
-                    self.federation.latency.observe(seconds);
-                }
-            }
+        // Indicators take effect now (or within the activation gap under a stream of batches)
+        // rather than at the next periodic refresh; their latency is measured when they do.
+        let created: Vec<_> = new
+            .iter()
+            .filter(|o| o.type_name() == "indicator")
+            .filter_map(|o| o.created())
+            .map(|t| t.as_datetime())
+            .collect();
+        if !created.is_empty() {
+            self.federation
+                .activation
+                .stored(&self.state, &self.federation.latency, created);
         }
         self.audit(
             caller,

@@ -25,6 +25,7 @@
 //!   community (or, for the hub's incidents, to the organisations named in the correlation
 //!   extension).
 
+pub mod activation;
 pub mod config;
 pub mod egress;
 pub mod ingress;
@@ -70,6 +71,8 @@ pub struct Federation {
     pub correlator: Option<Mutex<Correlator>>,
     /// Propagation latency of received indicators.
     pub latency: metrics::Histogram,
+    /// When received indicators become active.
+    pub activation: activation::Activation,
     /// Wakes the push tasks (something was stored).
     pub wake: tokio::sync::Notify,
     /// `server.organisation`: the owner of locally written objects in the store.
@@ -191,6 +194,7 @@ impl Federation {
             community,
             correlator,
             latency: metrics::Histogram::propagation(),
+            activation: activation::Activation::default(),
             wake: tokio::sync::Notify::new(),
             local_org: config.server.organisation.clone(),
             section: section.clone(),
@@ -278,6 +282,22 @@ fn read_secret_file(path: &Path) -> Result<String, String> {
         return Err(format!("{}: larger than 4096 bytes", path.display()));
     }
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Starts the node's federation tasks: one push task per peer and the activation task.
+pub fn spawn_tasks(
+    state: &crate::state::SharedState,
+    federation: &Arc<Federation>,
+    shutdown: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks =
+        egress::spawn_push_tasks(state, federation, shutdown, &|var| std::env::var(var).ok());
+    tasks.push(activation::spawn_activation_task(
+        state,
+        federation,
+        shutdown.clone(),
+    ));
+    tasks
 }
 
 /// The federation of `config` at node start (`None` when disabled): loads it (environment from
