@@ -28,6 +28,9 @@ pub struct DemoArgs {
     /// Indicators published to measure propagation.
     #[arg(long, default_value_t = 20)]
     rounds: usize,
+    /// Indicators EE publishes in one go to measure objects per second through the hub (0: skip).
+    #[arg(long, default_value_t = 2000)]
+    bulk: usize,
     /// Keep the temporary data directories.
     #[arg(long)]
     keep: bool,
@@ -85,6 +88,7 @@ struct Report {
     started: Instant,
     steps: Vec<Value>,
     samples_ms: Vec<f64>,
+    throughput: Option<Value>,
 }
 
 impl Report {
@@ -306,6 +310,44 @@ impl Http {
         Ok(r.json().await?)
     }
 
+    /// How many `bulk-` indicators a node's `shared` collection holds (every page).
+    async fn count_bulk(&self, site: &Site) -> anyhow::Result<usize> {
+        let mut count = 0;
+        let mut next: Option<String> = None;
+        loop {
+            let mut path =
+                "/taxii2/shield/collections/shared/objects/?limit=1000&match[type]=indicator"
+                    .to_owned();
+            if let Some(n) = &next {
+                path += &format!("&next={n}");
+            }
+            let r = self
+                .client
+                .get(format!("{}{path}", site.url()))
+                .bearer_auth(&site.admin)
+                .header("Accept", TAXII)
+                .send()
+                .await?;
+            let v: Value = r.json().await?;
+            count += v["objects"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|o| o["name"].as_str().is_some_and(|n| n.contains(" bulk-")))
+                        .count()
+                })
+                .unwrap_or(0);
+            if v["more"] == json!(true) {
+                next = v["next"].as_str().map(str::to_owned);
+                if next.is_none() {
+                    bail!("a page with more but no next");
+                }
+            } else {
+                return Ok(count);
+            }
+        }
+    }
+
     async fn alerts(&self, site: &Site, kind: &str) -> anyhow::Result<Vec<Value>> {
         let v = self
             .get(site, &format!("/api/v1/alerts?kind={kind}"))
@@ -372,6 +414,7 @@ async fn play(root: &Path, args: &DemoArgs) -> anyhow::Result<Value> {
         started: Instant::now(),
         steps: Vec::new(),
         samples_ms: Vec::new(),
+        throughput: None,
     };
     // 32 random bytes (two version-4 UUIDs) shared by the community.
     let community_key = {
@@ -503,6 +546,55 @@ async fn play(root: &Path, args: &DemoArgs) -> anyhow::Result<Value> {
     .await;
     report.step("LT detects EE's indicator in its own traffic", live);
 
+    // Throughput: EE publishes a batch at once; time until LV and LT hold all of it.
+    if args.bulk > 0 {
+        let bulk: anyhow::Result<String> = async {
+            let objects: Vec<Value> = (0..args.bulk)
+                .map(|i| indicator(&format!("bulk-{i}.evil-updates.example"), AMBER))
+                .collect();
+            let last = objects
+                .last()
+                .and_then(|o| o["id"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let posted = Instant::now();
+            for chunk in objects.chunks(1000) {
+                let status = http
+                    .post_objects(ee, "indicators", &ee.admin, chunk.to_vec())
+                    .await?;
+                if status != 202 {
+                    bail!("EE refused the batch: HTTP {status}");
+                }
+            }
+            let (a, b) = tokio::join!(
+                http.wait_object(lv, "shared", &last),
+                http.wait_object(lt, "shared", &last)
+            );
+            a?;
+            b?;
+            let elapsed = posted.elapsed().as_secs_f64();
+            for site in [lv, lt] {
+                let held = http.count_bulk(site).await?;
+                if held != args.bulk {
+                    bail!("{} holds {held} of {} objects", site.name, args.bulk);
+                }
+            }
+            let rate = args.bulk as f64 / elapsed;
+            report.throughput = Some(json!({
+                "objects": args.bulk, "seconds": elapsed, "objects_per_second": rate,
+            }));
+            Ok(format!(
+                "{} objects EE → hub → LV and LT in {elapsed:.2} s ({rate:.0} objects/s per member)",
+                args.bulk
+            ))
+        }
+        .await;
+        report.step(
+            "a burst of EE's indicators reaches LV and LT complete",
+            bulk,
+        );
+    }
+
     // TLP:RED stays at EE.
     let red: anyhow::Result<String> = async {
         let red = indicator("insider.evil-updates.example", RED);
@@ -627,6 +719,7 @@ async fn play(root: &Path, args: &DemoArgs) -> anyhow::Result<Value> {
             "p99_ms": percentile(&sorted, 99.0),
             "max_ms": sorted.last().copied().unwrap_or(0.0),
         },
+        "throughput": report.throughput,
         "nodes": nodes,
         "elapsed_ms": report.started.elapsed().as_millis() as u64,
     });

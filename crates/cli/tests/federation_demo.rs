@@ -9,7 +9,7 @@ use serde_json::Value;
 #[test]
 fn headless_demo_passes_every_step() {
     let out = common::shield()
-        .args(["demo", "--headless", "--rounds", "5"])
+        .args(["demo", "--headless", "--rounds", "5", "--bulk", "300"])
         .env_remove("SHIELD_CONFIG")
         .env_remove("SHIELD_DATA")
         .output()
