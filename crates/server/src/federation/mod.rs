@@ -202,9 +202,10 @@ impl Federation {
         }))
     }
 
-    /// The identity id of a stored object's owner: the organisation's for locally written ones.
+    /// The identity id of a stored object's owner: the organisation's for locally written ones
+    /// (owned by `server.organisation` or by the federation organisation's name).
     pub fn owner_identity<'a>(&'a self, owner_org: &'a str) -> &'a str {
-        if owner_org == self.local_org {
+        if owner_org == self.local_org || owner_org == self.identity.organisation.name {
             &self.identity.organisation.identity
         } else {
             owner_org
