@@ -81,8 +81,11 @@ async fn cross_border_loop_between_a_hub_and_two_members() {
             .is_none()
     );
 
-    // 2. TLP:RED stays at EE: a GREEN object posted after it reaches the hub, the RED one never.
+    // 2. TLP:RED and AMBER+STRICT stay at EE: CLEAR and GREEN objects posted after them reach
+    //    the hub and LV, the RED and AMBER+STRICT ones never.
     let red_id = format!("indicator--{}", uuid4());
+    let strict_id = format!("indicator--{}", uuid4());
+    let clear_id = format!("indicator--{}", uuid4());
     let after_id = format!("indicator--{}", uuid4());
     let (status, _) = post_objects(
         &ee_node.url,
@@ -90,6 +93,8 @@ async fn cross_border_loop_between_a_hub_and_two_members() {
         ADMIN,
         vec![
             indicator(&red_id, "red.example.net", "red"),
+            indicator(&strict_id, "strict.example.net", "amber+strict"),
+            indicator(&clear_id, "clear.example.net", "clear"),
             indicator(&after_id, "after.example.net", "green"),
         ],
     )
@@ -97,13 +102,19 @@ async fn cross_border_loop_between_a_hub_and_two_members() {
     assert_eq!(status, 202);
     wait_object(&hub_node.url, "shared", &after_id, Duration::from_secs(20)).await;
     wait_object(&lv_node.url, "shared", &after_id, Duration::from_secs(20)).await;
-    assert!(get_object(&hub_node.url, "shared", &red_id).await.is_none());
-    assert!(get_object(&lv_node.url, "shared", &red_id).await.is_none());
+    wait_object(&lv_node.url, "shared", &clear_id, Duration::from_secs(20)).await;
+    for id in [&red_id, &strict_id] {
+        assert!(get_object(&hub_node.url, "shared", id).await.is_none());
+        assert!(get_object(&lv_node.url, "shared", id).await.is_none());
+    }
     let ee_audit = audit_actions(&ee_node.url).await;
     let held = ee_audit
         .iter()
         .filter(|e| e["action"] == "federation.hold")
-        .any(|e| e["details"].to_string().contains(&red_id));
+        .any(|e| {
+            let d = e["details"].to_string();
+            d.contains(&red_id) && d.contains(&strict_id) && d.contains("red-stays-in-organisation")
+        });
     assert!(held, "the RED decision is audited at EE: {ee_audit:?}");
     let shared = ee_audit
         .iter()

@@ -206,6 +206,8 @@ pub fn indicator(id: &str, domain: &str, tlp: &str) -> Value {
     let marking = match tlp {
         "green" => "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
         "red" => "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+        "amber+strict" => "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+        "clear" => "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
         _ => "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
     };
     json!({
