@@ -28,6 +28,9 @@ pub struct DemoArgs {
     /// Indicators published to measure propagation.
     #[arg(long, default_value_t = 20)]
     rounds: usize,
+    /// Members (3 to 20): EE, LV, LT, then more countries that receive.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(3..=20))]
+    members: u8,
     /// Indicators EE publishes in one go to measure objects per second through the hub (0: skip).
     #[arg(long, default_value_t = 2000)]
     bulk: usize,
@@ -44,6 +47,29 @@ const RED: &str = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
 const INTERNAL_HOST: &str = "fin-ws-17.corp.local";
 const INTERNAL_ADDRESS: &str = "10.20.0.17";
 const WAIT: Duration = Duration::from_secs(20);
+/// The members a demo can start: the three Baltic CERTs, then more that receive.
+const MEMBERS: [(&str, &str); 20] = [
+    ("ee-cert", "EE"),
+    ("lv-cert", "LV"),
+    ("lt-cert", "LT"),
+    ("fi-cert", "FI"),
+    ("pl-cert", "PL"),
+    ("se-cert", "SE"),
+    ("dk-cert", "DK"),
+    ("de-cert", "DE"),
+    ("nl-cert", "NL"),
+    ("fr-cert", "FR"),
+    ("ie-cert", "IE"),
+    ("pt-cert", "PT"),
+    ("es-cert", "ES"),
+    ("it-cert", "IT"),
+    ("at-cert", "AT"),
+    ("cz-cert", "CZ"),
+    ("sk-cert", "SK"),
+    ("si-cert", "SI"),
+    ("hr-cert", "HR"),
+    ("hu-cert", "HU"),
+];
 
 struct Site {
     name: &'static str,
@@ -348,6 +374,66 @@ impl Http {
         }
     }
 
+    /// Waits for `id` in every site's `shared` collection at once; each arrival with the time
+    /// since `posted`.
+    async fn wait_all(
+        &self,
+        sites: &[&Site],
+        id: &str,
+        posted: Instant,
+    ) -> Vec<(anyhow::Result<Value>, Duration)> {
+        let mut tasks = Vec::new();
+        for site in sites {
+            let (client, url, admin, id) = (
+                self.client.clone(),
+                site.url(),
+                site.admin.clone(),
+                id.to_owned(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let http = Http { client };
+                let r = http.wait_at(&url, &admin, &id).await;
+                (r, posted.elapsed())
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(match t.await {
+                Ok(r) => r,
+                Err(e) => (
+                    Err(anyhow::anyhow!("waiting task failed: {e}")),
+                    posted.elapsed(),
+                ),
+            });
+        }
+        out
+    }
+
+    async fn wait_at(&self, url: &str, admin: &str, id: &str) -> anyhow::Result<Value> {
+        let started = Instant::now();
+        loop {
+            let r = self
+                .client
+                .get(format!(
+                    "{url}/taxii2/shield/collections/shared/objects/{id}/"
+                ))
+                .bearer_auth(admin)
+                .header("Accept", TAXII)
+                .send()
+                .await?;
+            if r.status() != 404 {
+                let v: Value = r.json().await?;
+                if let Some(o) = v["objects"].as_array().and_then(|a| a.last().cloned()) {
+                    return Ok(o);
+                }
+            }
+            if started.elapsed() > WAIT {
+                bail!("{id} did not reach {url} within {WAIT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     async fn alerts(&self, site: &Site, kind: &str) -> anyhow::Result<Vec<Value>> {
         let v = self
             .get(site, &format!("/api/v1/alerts?kind={kind}"))
@@ -424,11 +510,10 @@ async fn play(root: &Path, args: &DemoArgs) -> anyhow::Result<Value> {
         base64::engine::general_purpose::STANDARD.encode(secret)
     };
     let mut hub = prepare_site(root, "eu-hub", "BE", "hub")?;
-    let mut members = [
-        prepare_site(root, "ee-cert", "EE", "member")?,
-        prepare_site(root, "lv-cert", "LV", "member")?,
-        prepare_site(root, "lt-cert", "LT", "member")?,
-    ];
+    let mut members = Vec::new();
+    for (name, country) in MEMBERS.iter().take(usize::from(args.members)) {
+        members.push(prepare_site(root, name, country, "member")?);
+    }
     // Tokens: the hub gives each member one, each member gives the hub one.
     let mut hub_peers = Vec::new();
     let mut member_tokens = Vec::new();
@@ -470,9 +555,10 @@ async fn play(root: &Path, args: &DemoArgs) -> anyhow::Result<Value> {
             .timeout(Duration::from_secs(30))
             .build()?,
     };
-    let [ee, lv, lt] = &members;
+    let (ee, lv, lt) = (&members[0], &members[1], &members[2]);
+    let receivers: Vec<&Site> = members[1..].iter().collect();
 
-    // Propagation: EE publishes, LV and LT receive through the hub.
+    // Propagation: EE publishes, every other member receives through the hub.
     let mut first_domain = String::new();
     let propagation: anyhow::Result<String> = async {
         for round in 0..args.rounds.max(1) {
@@ -486,17 +572,8 @@ async fn play(root: &Path, args: &DemoArgs) -> anyhow::Result<Value> {
             if status != 202 {
                 bail!("EE refused its own indicator: HTTP {status}");
             }
-            let (a, b) = tokio::join!(
-                async {
-                    let r = http.wait_object(lv, "shared", &id).await;
-                    (r, posted.elapsed())
-                },
-                async {
-                    let r = http.wait_object(lt, "shared", &id).await;
-                    (r, posted.elapsed())
-                }
-            );
-            for (r, elapsed) in [a, b] {
+            let arrivals = http.wait_all(&receivers, &id, posted).await;
+            for (r, elapsed) in arrivals {
                 let object = r?;
                 let signer = &object["extensions"][SIGNATURE_EXTENSION]["signer_ref"];
                 if signer != &json!(ee.identity) {
@@ -506,13 +583,13 @@ async fn play(root: &Path, args: &DemoArgs) -> anyhow::Result<Value> {
             }
             if round == 0 {
                 first_domain = domain;
-                report.note(&format!("EE published {id}; LV and LT have it"));
+                report.note(&format!("EE published {id}; every member has it"));
             }
         }
         let mut sorted = report.samples_ms.clone();
         sorted.sort_by(f64::total_cmp);
         Ok(format!(
-            "{} deliveries, p50 {:.1} ms, p99 {:.1} ms (publish at EE → stored and active at LV/LT)",
+            "{} deliveries, p50 {:.1} ms, p99 {:.1} ms (publish at EE → stored and active at each member)",
             sorted.len(),
             percentile(&sorted, 50.0),
             percentile(&sorted, 99.0)
@@ -520,7 +597,7 @@ async fn play(root: &Path, args: &DemoArgs) -> anyhow::Result<Value> {
     }
     .await;
     report.step(
-        "EE's indicators reach LV and LT through the hub, signed by EE",
+        "EE's indicators reach every member through the hub, signed by EE",
         propagation,
     );
 
@@ -546,7 +623,7 @@ async fn play(root: &Path, args: &DemoArgs) -> anyhow::Result<Value> {
     .await;
     report.step("LT detects EE's indicator in its own traffic", live);
 
-    // Throughput: EE publishes a batch at once; time until LV and LT hold all of it.
+    // Throughput: EE publishes a batch at once; time until every member holds all of it.
     if args.bulk > 0 {
         let bulk: anyhow::Result<String> = async {
             let objects: Vec<Value> = (0..args.bulk)
@@ -566,31 +643,32 @@ async fn play(root: &Path, args: &DemoArgs) -> anyhow::Result<Value> {
                     bail!("EE refused the batch: HTTP {status}");
                 }
             }
-            let (a, b) = tokio::join!(
-                http.wait_object(lv, "shared", &last),
-                http.wait_object(lt, "shared", &last)
-            );
-            a?;
-            b?;
+            for (r, _) in http.wait_all(&receivers, &last, posted).await {
+                r?;
+            }
             let elapsed = posted.elapsed().as_secs_f64();
-            for site in [lv, lt] {
+            for site in &receivers {
                 let held = http.count_bulk(site).await?;
                 if held != args.bulk {
                     bail!("{} holds {held} of {} objects", site.name, args.bulk);
                 }
             }
             let rate = args.bulk as f64 / elapsed;
+            let delivered = rate * receivers.len() as f64;
             report.throughput = Some(json!({
-                "objects": args.bulk, "seconds": elapsed, "objects_per_second": rate,
+                "objects": args.bulk, "receivers": receivers.len(), "seconds": elapsed,
+                "objects_per_second": rate, "deliveries_per_second": delivered,
             }));
             Ok(format!(
-                "{} objects EE → hub → LV and LT in {elapsed:.2} s ({rate:.0} objects/s per member)",
-                args.bulk
+                "{} objects EE → hub → {} members in {elapsed:.2} s ({rate:.0} objects/s, {delivered:.0} \
+                 deliveries/s relayed)",
+                args.bulk,
+                receivers.len()
             ))
         }
         .await;
         report.step(
-            "a burst of EE's indicators reaches LV and LT complete",
+            "a burst of EE's indicators reaches every member complete",
             bulk,
         );
     }
