@@ -408,7 +408,7 @@ fn import_file(
 }
 
 /// Objects stored per transaction.
-const STORE_BATCH: usize = 10_000;
+const STORE_BATCH: usize = 100_000;
 
 /// Reads one import source into STIX objects, with a message per problem (naming file and place),
 /// and whether the objects were derived here from plain IOCs (ids from the IOC, fresh timestamps):
