@@ -242,7 +242,10 @@ impl TaxiiClient {
     }
 
     fn request(&self, builder: RequestBuilder) -> RequestBuilder {
-        let builder = builder.header(ACCEPT, TAXII_MEDIA_TYPE);
+        self.authorised(builder.header(ACCEPT, TAXII_MEDIA_TYPE))
+    }
+
+    fn authorised(&self, builder: RequestBuilder) -> RequestBuilder {
         match &self.options.credentials {
             Credentials::None => builder,
             Credentials::Bearer(token) => builder.bearer_auth(token),
@@ -453,6 +456,218 @@ impl TaxiiClient {
             status = self.status(api_root, &status.id).await?;
         }
         Ok(status)
+    }
+}
+
+/// Longest a live feed may stay silent (no event, no keep-alive) before the client gives up.
+pub const STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// One event of a live feed: a page of versions and the position after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamPage {
+    /// The event id: the `date_added` of the last version of the page (the `Last-Event-ID` and
+    /// `added_after` to resume from).
+    pub cursor: String,
+    /// The valid objects, each with its JSON text.
+    pub objects: Vec<IncomingObject>,
+    /// One error per object that is not valid STIX 2.1.
+    pub invalid: Vec<StixError>,
+}
+
+/// An open live feed (`…/collections/{id}/stream/`), read event by event.
+#[derive(Debug)]
+pub struct EventStream {
+    url: Url,
+    response: Response,
+    buffer: Vec<u8>,
+    limits: Limits,
+    max_event: usize,
+}
+
+/// The fields of one server-sent event being read.
+#[derive(Default)]
+struct RawEvent {
+    id: Option<String>,
+    event: Option<String>,
+    data: Vec<u8>,
+    lines: usize,
+}
+
+impl EventStream {
+    fn invalid(&self, reason: impl Into<String>) -> FederationError {
+        FederationError::InvalidResponse {
+            url: self.url.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The next page of objects; `None` when the server closed the stream. Keep-alive comments
+    /// are skipped; silence longer than [`STREAM_IDLE_TIMEOUT`] is an error.
+    pub async fn next_page(&mut self) -> Result<Option<StreamPage>, FederationError> {
+        let mut event = RawEvent::default();
+        let mut scanned = 0;
+        loop {
+            while let Some(end) = self.buffer[scanned..].iter().position(|&b| b == b'\n') {
+                let line_end = scanned + end;
+                let mut line = &self.buffer[scanned..line_end];
+                if line.last() == Some(&b'\r') {
+                    line = &line[..line.len() - 1];
+                }
+                let line = line.to_vec();
+                scanned = line_end + 1;
+                if line.is_empty() {
+                    self.buffer.drain(..scanned);
+                    scanned = 0;
+                    let done = std::mem::take(&mut event);
+                    if let Some(page) = self.dispatch(done).await? {
+                        return Ok(Some(page));
+                    }
+                    continue;
+                }
+                if line[0] == b':' {
+                    continue;
+                }
+                let (field, value) = match line.iter().position(|&b| b == b':') {
+                    Some(i) => {
+                        let v = &line[i + 1..];
+                        (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+                    }
+                    None => (&line[..], &b""[..]),
+                };
+                match field {
+                    b"id" => event.id = Some(String::from_utf8_lossy(value).into_owned()),
+                    b"event" => event.event = Some(String::from_utf8_lossy(value).into_owned()),
+                    b"data" => {
+                        if event.lines > 0 {
+                            event.data.push(b'\n');
+                        }
+                        event.data.extend_from_slice(value);
+                        event.lines += 1;
+                    }
+                    _ => {}
+                }
+            }
+            if self.buffer.len() > self.max_event {
+                return Err(self.invalid(format!("an event larger than {} bytes", self.max_event)));
+            }
+            let chunk = tokio::time::timeout(STREAM_IDLE_TIMEOUT, self.response.chunk())
+                .await
+                .map_err(|_| self.invalid("the stream fell silent"))?
+                .map_err(|source| FederationError::Http {
+                    url: self.url.to_string(),
+                    source,
+                })?;
+            match chunk {
+                Some(bytes) => self.buffer.extend_from_slice(&bytes),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    async fn dispatch(&self, event: RawEvent) -> Result<Option<StreamPage>, FederationError> {
+        match event.event.as_deref() {
+            Some("objects") => {}
+            Some("error") => {
+                let error: Option<serde_json::Value> = serde_json::from_slice(&event.data).ok();
+                let text = |name: &str| {
+                    error
+                        .as_ref()
+                        .and_then(|e| e.get(name))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                };
+                return Err(FederationError::Server {
+                    url: self.url.to_string(),
+                    status: text("http_status")
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(500),
+                    title: text("title"),
+                    description: text("description"),
+                });
+            }
+            _ => return Ok(None),
+        }
+        let cursor = event
+            .id
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| self.invalid("an objects event without an id"))?;
+        let limits = self.limits.clone();
+        let data = event.data;
+        let (objects, invalid) =
+            tokio::task::spawn_blocking(move || parse_objects(&data, &limits, false))
+                .await
+                .map_err(|e| self.invalid(e.to_string()))?
+                .map_err(|e| self.invalid(e.to_string()))?;
+        Ok(Some(StreamPage {
+            cursor,
+            objects,
+            invalid,
+        }))
+    }
+}
+
+impl TaxiiClient {
+    /// Opens the live feed of `collection` from `after` (a previous event's cursor, sent as
+    /// `Last-Event-ID`), or from the start.
+    pub async fn open_stream(
+        &self,
+        api_root: &Url,
+        collection: &str,
+        after: Option<&str>,
+    ) -> Result<EventStream, FederationError> {
+        if collection.is_empty() || collection.contains(['/', '?', '#']) {
+            return Err(FederationError::InvalidUrl(format!(
+                "collection id {collection:?}"
+            )));
+        }
+        let url = Self::join(api_root, &format!("collections/{collection}/stream/"))?;
+        let mut builder = self
+            .authorised(self.http.get(url.clone()))
+            .header(ACCEPT, crate::taxii::STREAM_MEDIA_TYPE)
+            // The stream outlives the client's request timeout; silence is watched instead.
+            .timeout(crate::taxii::MAX_STREAM_LIFETIME + Duration::from_secs(60));
+        if let Some(after) = after {
+            builder = builder.header("last-event-id", after);
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|source| FederationError::Http {
+                url: url.to_string(),
+                source,
+            })?;
+        if !response.status().is_success() {
+            let status = response.status().as_u16();
+            let mut response = response;
+            let mut body = Vec::new();
+            while let Ok(Some(chunk)) = response.chunk().await {
+                body.extend_from_slice(&chunk);
+                if body.len() > 64 << 10 {
+                    break;
+                }
+            }
+            let error: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+            let field = |name: &str| {
+                error
+                    .as_ref()
+                    .and_then(|e| e.get(name))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            };
+            return Err(FederationError::Server {
+                url: url.to_string(),
+                status,
+                title: field("title"),
+                description: field("description"),
+            });
+        }
+        Ok(EventStream {
+            url,
+            response,
+            buffer: Vec::new(),
+            limits: self.options.limits.clone(),
+            max_event: self.options.max_response,
+        })
     }
 }
 

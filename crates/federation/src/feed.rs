@@ -15,7 +15,7 @@ use chrono::Utc;
 use reqwest::Url;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use shield_intel::tlp::Tlp;
-use shield_store::intel::{IntelWrite, Provenance};
+use shield_store::intel::{IncomingObject, IntelWrite, Provenance};
 use shield_store::{IntelStore, StateStore, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -288,65 +288,135 @@ pub async fn pull(
     let local = blocking(move || store.collection(&into))
         .await?
         .ok_or_else(|| feed.error(format!("no local collection '{}'", feed.into)))?;
-    let key = feed.cursor_key();
-    let state = ctx.state.clone();
-    let read_key = key.clone();
-    let cursor = blocking(move || state.get_state(&read_key)).await?;
-    let mut report = PullReport {
-        feed: feed.name.clone(),
-        cursor: cursor.clone(),
-        ..PullReport::default()
-    };
-    let mut request = ObjectsRequest {
-        added_after: cursor,
-        limit: Some(feed.page_size),
-        types: feed.types.clone(),
-        ..ObjectsRequest::default()
-    };
     let provenance = Provenance {
         source: format!("feed:{}", feed.name),
         org: feed.org.clone().unwrap_or_else(|| ctx.node_org.clone()),
         default_tlp: feed.default_tlp,
         shared_with: Vec::new(),
     };
-    let mut empty_pages = 0;
+    let source = PullSource {
+        name: &feed.name,
+        api_root: &api_root,
+        collection: &feed.collection,
+        cursor_key: &feed.cursor_key(),
+        page_size: feed.page_size,
+        types: &feed.types,
+        all_versions: false,
+    };
+    let store = ctx.store.clone();
+    let sink: PageSink = Arc::new(move |objects| {
+        let write = IntelWrite {
+            collection: local.id.clone(),
+            objects,
+            provenance: provenance.clone(),
+            received: Utc::now(),
+            status_id: None,
+        };
+        let stored = store.put_objects(&write)?;
+        Ok((stored.added(), stored.duplicates()))
+    });
+    pull_pages(client, &source, ctx.state.clone(), sink).await
+}
+
+/// Stores one page of pulled objects (on a blocking thread): how many versions were new and how
+/// many already stored.
+pub type PageSink =
+    Arc<dyn Fn(Vec<IncomingObject>) -> Result<(usize, usize), FederationError> + Send + Sync>;
+
+/// A remote collection read from a persisted position: what [`pull_pages`] needs to know.
+#[derive(Debug, Clone, Copy)]
+pub struct PullSource<'a> {
+    /// The name reports and logs use (the feed's, the peer's).
+    pub name: &'a str,
+    /// The remote API root.
+    pub api_root: &'a Url,
+    /// The remote collection (id, or alias on Shield servers).
+    pub collection: &'a str,
+    /// The [`StateStore`] key of the position (`X-TAXII-Date-Added-Last` of the last page).
+    pub cursor_key: &'a str,
+    /// Objects per request.
+    pub page_size: usize,
+    /// Only these STIX types (all when empty).
+    pub types: &'a [String],
+    /// `match[version]=all` (every version added; otherwise the server's default, the latest).
+    pub all_versions: bool,
+}
+
+/// Pulls the pages `source` added after its persisted position, hands the valid objects of each
+/// page to `store_page` (on a blocking thread), and
+/// moves the position after each page was stored: what feeds and the federation's pulls from
+/// peers share. A page the server filtered down to nothing (a peer's sharing policy holding its
+/// versions back) still moves the position; a pull stops after a few pages in a row that move
+/// nothing.
+pub async fn pull_pages(
+    client: &TaxiiClient,
+    source: &PullSource<'_>,
+    state: Arc<dyn StateStore>,
+    store_page: PageSink,
+) -> Result<PullReport, FederationError> {
+    let key = source.cursor_key.to_owned();
+    let read_state = state.clone();
+    let read_key = key.clone();
+    let cursor = blocking(move || read_state.get_state(&read_key)).await?;
+    let mut report = PullReport {
+        feed: source.name.to_owned(),
+        cursor: cursor.clone(),
+        ..PullReport::default()
+    };
+    let mut request = ObjectsRequest {
+        added_after: cursor,
+        limit: Some(source.page_size),
+        types: source.types.to_vec(),
+        versions: if source.all_versions {
+            vec!["all".to_owned()]
+        } else {
+            Vec::new()
+        },
+        ..ObjectsRequest::default()
+    };
+    let mut idle_pages = 0;
     while report.pages < MAX_PAGES_PER_PULL {
         let page = client
-            .get_objects(&api_root, &feed.collection, &request)
+            .get_objects(source.api_root, source.collection, &request)
             .await?;
         report.pages += 1;
         report.received += page.objects.len() + page.invalid.len();
         report.invalid += page.invalid.len();
         for e in &page.invalid {
-            tracing::warn!(feed = %feed.name, "invalid object skipped: {e}");
+            tracing::warn!(source = %source.name, "invalid object skipped: {e}");
             if report.errors.len() < MAX_REPORTED_ERRORS {
                 report.errors.push(e.to_string());
             }
         }
-        empty_pages = if page.objects.is_empty() && page.invalid.is_empty() {
-            empty_pages + 1
+        let moved = page
+            .date_added_last
+            .as_ref()
+            .is_some_and(|last| report.cursor.as_ref() != Some(last));
+        idle_pages = if page.objects.is_empty() && page.invalid.is_empty() && !moved {
+            idle_pages + 1
         } else {
             0
         };
         if !page.objects.is_empty() {
-            let write = IntelWrite {
-                collection: local.id.clone(),
-                objects: page.objects,
-                provenance: provenance.clone(),
-                received: Utc::now(),
-                status_id: None,
-            };
-            let store = ctx.store.clone();
-            let stored = blocking(move || store.put_objects(&write)).await?;
-            report.added += stored.added();
-            report.duplicates += stored.duplicates();
+            let sink = Arc::clone(&store_page);
+            let objects = page.objects;
+            let (added, duplicates) = tokio::task::spawn_blocking(move || sink(objects))
+                .await
+                .map_err(|e| {
+                FederationError::Store(StoreError::InvalidInput {
+                    field: "feed task",
+                    reason: e.to_string(),
+                })
+            })??;
+            report.added += added;
+            report.duplicates += duplicates;
         }
         if let Some(last) = &page.date_added_last {
-            let (state, key, value) = (ctx.state.clone(), key.clone(), last.clone());
+            let (state, key, value) = (state.clone(), key.clone(), last.clone());
             blocking(move || state.set_state(&key, &value)).await?;
             report.cursor = Some(last.clone());
         }
-        if !page.more || empty_pages >= MAX_EMPTY_PAGES {
+        if !page.more || idle_pages >= MAX_EMPTY_PAGES {
             break;
         }
         match (page.next, page.date_added_last) {

@@ -10,7 +10,10 @@
 //!   observables as keyed pseudonyms in shared sightings; [`correlate`]: the hub's cross-border
 //!   correlation of sightings into incidents.
 //! * [`outbox`]: per-peer positions in the intel store's log, retried with backoff until acknowledged.
-//! * [`peer`]: peers as the configuration declares them (relation, organisation, key, groups).
+//! * [`peer`]: peers as the configuration declares them (relation, organisation, key, groups,
+//!   transport); [`directory`]: the hub's signed key directory of its members' keys.
+//! * [`sharing`]: sharing groups, and the extension by which an object names its recipients.
+//! * [`taxii::ReadPolicy`]: peers read (pull, live feed) what the sharing policy sends them.
 //!
 //! # Design decisions
 //!
@@ -36,6 +39,7 @@
 
 pub mod client;
 pub mod correlate;
+pub mod directory;
 pub mod envelope;
 pub mod error;
 pub mod feed;
@@ -44,6 +48,7 @@ pub mod outbox;
 pub mod peer;
 pub mod policy;
 pub mod pseudonym;
+pub mod sharing;
 pub mod signing;
 pub mod taxii;
 

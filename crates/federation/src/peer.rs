@@ -10,7 +10,16 @@
 //! public_key = "ed25519:…"              # or the PEM text
 //! groups = ["baltic"]                   # sharing groups the peer's organisation is in
 //! token_env = "SHIELD_HUB_TOKEN"        # or token = "…"
+//! transport = "push"                    # push (default) | stream: the link's live transport
+//! pull_collections = ["indicators", "sightings", "shared"]   # read by the periodic pull
 //! ```
+//!
+//! **Transports.** With `push` (the default) each side posts what the other may receive to the
+//! other's `collection` as soon as it is stored. With `stream` neither side pushes on the link:
+//! each subscribes to the other's live feed (server-sent events) of its `pull_collections`,
+//! resuming from its cursor after a disconnection and pulling when the feed is unavailable. In
+//! both cases each node also pulls the peer's `pull_collections` every
+//! `federation.pull_interval_secs`, the safety net for whatever a push missed.
 //!
 //! A peer gives the sharing policy its [`PeerView`] and the keyring its organisation's key; the
 //! hub distributes members' keys by listing them as peers of its own.
@@ -61,10 +70,34 @@ pub struct PeerConfig {
     /// Environment variable holding the bearer token.
     #[serde(default)]
     pub token_env: Option<String>,
+    /// How objects travel on the link as they are stored: push, or the peer's live feed.
+    #[serde(default)]
+    pub transport: Transport,
+    /// The peer's collections this node pulls (and streams) from.
+    #[serde(default = "default_pull_collections")]
+    pub pull_collections: Vec<String>,
+}
+
+/// How objects travel on a link as soon as they are stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// Each side posts (TAXII add) to the other.
+    #[default]
+    Push,
+    /// Each side subscribes to the other's live feed (server-sent events); nobody pushes.
+    Stream,
 }
 
 fn default_collection() -> String {
     "shared".into()
+}
+
+/// The collections a peer is pulled from by default: a Shield node's shared collections.
+pub fn default_pull_collections() -> Vec<String> {
+    ["indicators", "sightings", "shared"]
+        .map(str::to_owned)
+        .to_vec()
 }
 
 /// A peer list that cannot be used; names the entry.
@@ -152,6 +185,18 @@ pub fn validate_peers(
         }
         if hubs > 1 {
             return Err(fail(i, peer, "a second hub"));
+        }
+        if peer.pull_collections.len() > 16
+            || peer
+                .pull_collections
+                .iter()
+                .any(|c| c.is_empty() || c.contains(['/', '?', '#']))
+        {
+            return Err(fail(
+                i,
+                peer,
+                "pull_collections: at most 16 collection ids or aliases",
+            ));
         }
         if needs_country && peer.relation == PeerRelation::Member && peer.country.is_none() {
             return Err(fail(i, peer, "country: a hub needs its members' countries"));

@@ -85,9 +85,15 @@ pub fn router(state: &SharedState) -> Router {
         state.config.taxii.server.clone(),
     );
     if let Some(federation) = &state.federation {
-        taxii = taxii.with_admission(std::sync::Arc::new(
-            crate::federation::ingress::PeerAdmission::new(state.clone(), federation.clone()),
-        ));
+        taxii = taxii
+            .with_admission(std::sync::Arc::new(
+                crate::federation::ingress::PeerAdmission::new(state.clone(), federation.clone()),
+            ))
+            .with_read_policy(std::sync::Arc::new(
+                crate::federation::reads::PeerReads::new(state.clone(), federation.clone()),
+            ))
+            .with_changes(federation.changes.clone())
+            .with_closing(federation.closing.subscribe());
     }
     shield_federation::taxii::router(taxii)
 }

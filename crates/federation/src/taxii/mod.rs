@@ -11,6 +11,7 @@
 //! | `/taxii2/{root}/collections/{id}/objects/{object-id}/` | GET, DELETE |
 //! | `/taxii2/{root}/collections/{id}/objects/{object-id}/versions/` | GET |
 //! | `/taxii2/{root}/collections/{id}/manifest/` | GET |
+//! | `/taxii2/{root}/collections/{id}/stream/` | GET server-sent events (Shield's live feed) |
 //!
 //! Every route also answers without its trailing slash. Every request authenticates through
 //! [`TaxiiAuth`] (401), unknown roots, collections, objects and statuses, and collections the
@@ -28,6 +29,8 @@ mod media;
 mod objects;
 mod params;
 mod resources;
+mod scope;
+mod stream;
 
 use std::sync::Arc;
 
@@ -45,6 +48,8 @@ pub use config::{CollectionConfig, TaxiiConfig, install_collections};
 pub use error::{ErrorResource, TaxiiError};
 pub use media::{STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE};
 pub use params::{Endpoint, Params, parse as parse_params};
+pub use scope::{ReadPolicy, ReadScope};
+pub use stream::{MAX_STREAM_LIFETIME, MAX_STREAM_PAGE, STREAM_MEDIA_TYPE, format_event};
 
 /// What the TAXII handlers share: the store, authentication, configuration.
 #[derive(Clone)]
@@ -52,12 +57,17 @@ pub struct TaxiiState {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     store: Arc<dyn IntelStore>,
     auth: Arc<dyn TaxiiAuth>,
     config: TaxiiConfig,
     limits: Limits,
     admission: Option<Arc<dyn Admission>>,
+    read_policy: Option<Arc<dyn ReadPolicy>>,
+    changes: tokio::sync::watch::Sender<u64>,
+    streams: Arc<tokio::sync::Semaphore>,
+    closing: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl TaxiiState {
@@ -79,26 +89,60 @@ impl TaxiiState {
                 config,
                 limits,
                 admission: None,
+                read_policy: None,
+                changes: tokio::sync::watch::Sender::new(0),
+                streams: Arc::new(tokio::sync::Semaphore::new(stream::MAX_STREAMS)),
+                closing: None,
             }),
         }
     }
 
-    /// The same server, asking `admission` about every add request before storing it (and
-    /// telling it what was stored). Call before the state is shared.
-    pub fn with_admission(mut self, admission: Arc<dyn Admission>) -> TaxiiState {
+    fn update(mut self, change: impl FnOnce(&mut Inner)) -> TaxiiState {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.admission = Some(admission);
+            change(inner);
         } else {
-            let inner = &self.inner;
-            self.inner = Arc::new(Inner {
-                store: inner.store.clone(),
-                auth: inner.auth.clone(),
-                config: inner.config.clone(),
-                limits: inner.limits.clone(),
-                admission: Some(admission),
-            });
+            let mut inner = (*self.inner).clone();
+            change(&mut inner);
+            self.inner = Arc::new(inner);
         }
         self
+    }
+
+    /// The same server, asking `admission` about every add request before storing it (and
+    /// telling it what was stored). Call before the state is shared.
+    pub fn with_admission(self, admission: Arc<dyn Admission>) -> TaxiiState {
+        self.update(|inner| inner.admission = Some(admission))
+    }
+
+    /// The same server, reading through the scopes `policy` gives callers (see
+    /// [`ReadPolicy`]). Call before the state is shared.
+    pub fn with_read_policy(self, policy: Arc<dyn ReadPolicy>) -> TaxiiState {
+        self.update(|inner| inner.read_policy = Some(policy))
+    }
+
+    /// The same server, waking its streams through `changes` (the node bumps it whenever it
+    /// stores intelligence, also outside TAXII). Call before the state is shared.
+    pub fn with_changes(self, changes: tokio::sync::watch::Sender<u64>) -> TaxiiState {
+        self.update(|inner| inner.changes = changes)
+    }
+
+    /// The same server, ending its open streams when `closing` turns true (a node stopping:
+    /// its graceful shutdown waits for open responses). Call before the state is shared.
+    pub fn with_closing(self, closing: tokio::sync::watch::Receiver<bool>) -> TaxiiState {
+        self.update(|inner| inner.closing = Some(closing))
+    }
+
+    /// Tells open streams that something was stored.
+    pub fn notify_changed(&self) {
+        self.inner.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// The scope `caller` reads with, when the read policy gives it one.
+    fn scope(&self, caller: &Caller) -> Option<Arc<dyn ReadScope>> {
+        self.inner
+            .read_policy
+            .as_ref()
+            .and_then(|p| p.scope(caller))
     }
 
     /// The configuration.
@@ -168,7 +212,7 @@ impl TaxiiState {
 /// The TAXII 2.1 routes under `/taxii2/`, ready to merge into the node's router (they set no
 /// fallback and read bodies themselves under `max_content_length`).
 pub fn router(state: TaxiiState) -> Router {
-    let routes: [(&str, MethodRouter<TaxiiState>); 9] = [
+    let routes: [(&str, MethodRouter<TaxiiState>); 10] = [
         ("/taxii2/", get(resources::discovery)),
         ("/taxii2/{root}/", get(resources::api_root)),
         ("/taxii2/{root}/status/{id}/", get(resources::status)),
@@ -192,6 +236,10 @@ pub fn router(state: TaxiiState) -> Router {
         (
             "/taxii2/{root}/collections/{collection}/manifest/",
             get(objects::manifest),
+        ),
+        (
+            "/taxii2/{root}/collections/{collection}/stream/",
+            get(stream::stream),
         ),
     ];
     let mut router = Router::new();

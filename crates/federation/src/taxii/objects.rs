@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Value, json};
 use shield_store::intel::{
@@ -55,16 +56,20 @@ async fn readable(
     Ok((caller, collection))
 }
 
+/// A page as served, with the `date_added` of the first and last versions the store returned
+/// (before a read scope held any back).
+pub(crate) struct Served {
+    pub(crate) page: ObjectPage,
+    pub(crate) bounds: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
 /// The `X-TAXII-Date-Added-First/Last` headers of a page.
-fn date_headers(page: &ObjectPage) -> HeaderMap {
+fn date_headers(served: &Served) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    let (Some(first), Some(last)) = (page.objects.first(), page.objects.last()) else {
+    let Some((first, last)) = served.bounds else {
         return headers;
     };
-    for (name, t) in [
-        (DATE_ADDED_FIRST, first.date_added),
-        (DATE_ADDED_LAST, last.date_added),
-    ] {
+    for (name, t) in [(DATE_ADDED_FIRST, first), (DATE_ADDED_LAST, last)] {
         if let Ok(v) = HeaderValue::from_str(&taxii_timestamp(t)) {
             headers.insert(name, v);
         }
@@ -88,7 +93,7 @@ fn open_list(page: &ObjectPage, capacity: usize) -> String {
 }
 
 /// The envelope of a page: the objects' stored JSON text, spliced in as it is.
-fn envelope(page: &ObjectPage) -> Vec<u8> {
+pub(crate) fn envelope(page: &ObjectPage) -> Vec<u8> {
     let size = page
         .objects
         .iter()
@@ -109,15 +114,54 @@ fn envelope(page: &ObjectPage) -> Vec<u8> {
     out.into_bytes()
 }
 
-async fn query(
+/// One page of `q` as `caller` may read it: as the caller under the store's TLP rule, or
+/// through the caller's read scope.
+pub(crate) async fn query(
     state: &TaxiiState,
     caller: &Caller,
     q: ObjectQuery,
-) -> Result<ObjectPage, TaxiiError> {
-    let reader = caller.reader();
-    state
-        .blocking(move |store| store.query_objects(&reader, &q))
-        .await
+) -> Result<Served, TaxiiError> {
+    let bounds = |page: &ObjectPage| {
+        page.objects
+            .first()
+            .zip(page.objects.last())
+            .map(|(f, l)| (f.date_added, l.date_added))
+    };
+    match state.scope(caller) {
+        None => {
+            let reader = caller.reader();
+            let page = state
+                .blocking(move |store| store.query_objects(&reader, &q))
+                .await?;
+            Ok(Served {
+                bounds: bounds(&page),
+                page,
+            })
+        }
+        Some(scope) => {
+            let with_json = q.with_json;
+            let q = ObjectQuery {
+                with_json: true,
+                ..q
+            };
+            state
+                .blocking(move |store| {
+                    let mut page = store.query_objects(&scope.reader(), &q)?;
+                    let served_bounds = bounds(&page);
+                    page.objects = scope.serve(&q.collection, std::mem::take(&mut page.objects));
+                    if !with_json {
+                        for o in &mut page.objects {
+                            o.json = None;
+                        }
+                    }
+                    Ok(Served {
+                        page,
+                        bounds: served_bounds,
+                    })
+                })
+                .await
+        }
+    }
 }
 
 /// Whether the caller may see any version of `id` in `collection`.
@@ -134,7 +178,7 @@ async fn object_exists(
         with_json: false,
         ..ObjectQuery::new(collection)
     };
-    Ok(!query(state, caller, q).await?.objects.is_empty())
+    Ok(!query(state, caller, q).await?.page.objects.is_empty())
 }
 
 fn page_query(state: &TaxiiState, p: &Params, collection: &str, with_json: bool) -> ObjectQuery {
@@ -151,11 +195,11 @@ pub(crate) async fn get_objects(
 ) -> Result<Response, TaxiiError> {
     let p = params(query_pairs, Endpoint::Objects)?;
     let (caller, c) = readable(&state, &headers, &root, &key).await?;
-    let page = query(&state, &caller, page_query(&state, &p, &c.id, true)).await?;
+    let served = query(&state, &caller, page_query(&state, &p, &c.id, true)).await?;
     Ok(taxii_json(
         StatusCode::OK,
-        envelope(&page),
-        date_headers(&page),
+        envelope(&served.page),
+        date_headers(&served),
     ))
 }
 
@@ -169,16 +213,16 @@ pub(crate) async fn get_object(
     let mut p = params(query_pairs, Endpoint::Object)?;
     let (caller, c) = readable(&state, &headers, &root, &key).await?;
     p.ids = vec![id.clone()];
-    let page = query(&state, &caller, page_query(&state, &p, &c.id, true)).await?;
-    if page.objects.is_empty() && !object_exists(&state, &caller, &c.id, &id).await? {
+    let served = query(&state, &caller, page_query(&state, &p, &c.id, true)).await?;
+    if served.page.objects.is_empty() && !object_exists(&state, &caller, &c.id, &id).await? {
         return Err(TaxiiError::not_found(format!(
             "no object '{id}' in collection '{key}'"
         )));
     }
     Ok(taxii_json(
         StatusCode::OK,
-        envelope(&page),
-        date_headers(&page),
+        envelope(&served.page),
+        date_headers(&served),
     ))
 }
 
@@ -193,13 +237,14 @@ pub(crate) async fn versions(
     let (caller, c) = readable(&state, &headers, &root, &key).await?;
     p.ids = vec![id.clone()];
     p.versions = vec![VersionMatch::All];
-    let page = query(&state, &caller, page_query(&state, &p, &c.id, false)).await?;
+    let served = query(&state, &caller, page_query(&state, &p, &c.id, false)).await?;
+    let page = &served.page;
     if page.objects.is_empty() && !object_exists(&state, &caller, &c.id, &id).await? {
         return Err(TaxiiError::not_found(format!(
             "no object '{id}' in collection '{key}'"
         )));
     }
-    let mut out = open_list(&page, page.objects.len() * 32);
+    let mut out = open_list(page, page.objects.len() * 32);
     if !page.objects.is_empty() {
         let versions: Vec<&str> = page.objects.iter().map(|o| o.version.as_str()).collect();
         out.push_str(",\"versions\":");
@@ -209,7 +254,7 @@ pub(crate) async fn versions(
     Ok(taxii_json(
         StatusCode::OK,
         out.into_bytes(),
-        date_headers(&page),
+        date_headers(&served),
     ))
 }
 
@@ -222,8 +267,9 @@ pub(crate) async fn manifest(
 ) -> Result<Response, TaxiiError> {
     let p = params(query_pairs, Endpoint::Objects)?;
     let (caller, c) = readable(&state, &headers, &root, &key).await?;
-    let page = query(&state, &caller, page_query(&state, &p, &c.id, false)).await?;
-    let mut out = open_list(&page, page.objects.len() * 160);
+    let served = query(&state, &caller, page_query(&state, &p, &c.id, false)).await?;
+    let page = &served.page;
+    let mut out = open_list(page, page.objects.len() * 160);
     if !page.objects.is_empty() {
         let records: Vec<Value> = page
             .objects
@@ -244,7 +290,7 @@ pub(crate) async fn manifest(
     Ok(taxii_json(
         StatusCode::OK,
         out.into_bytes(),
-        date_headers(&page),
+        date_headers(&served),
     ))
 }
 
@@ -383,6 +429,9 @@ pub(crate) async fn add_objects(
                 .await?
         }
     };
+    if report.added() > 0 {
+        state.notify_changed();
+    }
     let status = report
         .status
         .ok_or_else(|| TaxiiError::internal("the store recorded no status"))?;

@@ -9,6 +9,7 @@ use shield_federation::identity::{Country, PublicKey};
 use shield_federation::peer::PeerConfig;
 use shield_federation::policy::NodeRole;
 use shield_federation::pseudonym::PersonalDataConfig;
+use shield_federation::sharing::{GroupConfig, validate_groups};
 
 /// File name of the node key in the data directory when `federation.key_file` is not set.
 pub const DEFAULT_KEY_FILE: &str = "node-key.pem";
@@ -37,6 +38,8 @@ pub struct FederationSection {
     pub batch_size: usize,
     /// Milliseconds between checks for new objects to push.
     pub push_interval_ms: u64,
+    /// Seconds between pulls from each peer (the safety net behind push and stream); 0: never.
+    pub pull_interval_secs: u64,
     /// Community key for pseudonyms: id.
     pub community_key_id: String,
     /// Community key secret (base64); prefer `community_key_env` or `community_key_file`.
@@ -53,6 +56,8 @@ pub struct FederationSection {
     pub peers: Vec<PeerConfig>,
     /// Keys of organisations this node receives relayed objects from without peering with them.
     pub trusted_keys: Vec<TrustedKeyConfig>,
+    /// Sharing groups: names and their organisations (merged with the peers' own `groups`).
+    pub groups: Vec<GroupConfig>,
 }
 
 /// `[[federation.trusted_keys]]`.
@@ -107,6 +112,7 @@ impl Default for FederationSection {
             inbox: "shared".to_owned(),
             batch_size: 500,
             push_interval_ms: 200,
+            pull_interval_secs: 60,
             community_key_id: "community-1".to_owned(),
             community_key: None,
             community_key_env: None,
@@ -115,6 +121,7 @@ impl Default for FederationSection {
             correlation: CorrelationSection::default(),
             peers: Vec::new(),
             trusted_keys: Vec::new(),
+            groups: Vec::new(),
         }
     }
 }
@@ -150,6 +157,9 @@ impl FederationSection {
         if self.push_interval_ms == 0 || self.push_interval_ms > 3_600_000 {
             return bad("push_interval_ms", "1 to 3600000");
         }
+        if self.pull_interval_secs > 86_400 {
+            return bad("pull_interval_secs", "0 (never) to 86400");
+        }
         if self.share_collections.is_empty() {
             return bad("share_collections", "name at least one collection");
         }
@@ -162,6 +172,7 @@ impl FederationSection {
         if self.correlation.window_secs == 0 {
             return bad("correlation.window_secs", "at least 1");
         }
+        validate_groups(&self.groups)?;
         for (i, t) in self.trusted_keys.iter().enumerate() {
             if shield_intel::stix::identifier_type(&t.organisation) != Some("identity") {
                 return Err((

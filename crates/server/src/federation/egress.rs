@@ -1,4 +1,5 @@
-//! Egress: one push task per peer over the node's shared collections.
+//! Egress: one push task per peer over the node's shared collections (peers on a `stream`
+//! link subscribe to the node's live feed instead).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,9 +11,10 @@ use shield_federation::FederationError;
 use shield_federation::client::{ClientOptions, Credentials, TaxiiClient};
 use shield_federation::correlate::CORRELATION_EXTENSION_ID;
 use shield_federation::outbox::{Backoff, Batch, PeerOutbox, facts_of_stored};
-use shield_federation::peer::PeerConfig;
+use shield_federation::peer::{PeerConfig, Transport};
 use shield_federation::policy::{ObjectFacts, PeerView};
 use shield_federation::pseudonym::{ObservedValue, SIGHTING_EXTENSION_ID, share_sighting};
+use shield_federation::sharing::{SHARING_EXTENSION_ID, with_named_recipients};
 use shield_federation::signing::sign;
 use shield_intel::stix::StixObject;
 use shield_store::intel::{Reader, StoredObject};
@@ -37,6 +39,10 @@ pub fn spawn_push_tasks(
 ) -> Vec<JoinHandle<()>> {
     let mut tasks = Vec::new();
     for peer in &federation.peers {
+        if peer.transport == Transport::Stream {
+            // The peer subscribes to this node's live feed instead.
+            continue;
+        }
         let token = peer
             .token
             .as_ref()
@@ -299,12 +305,18 @@ impl Pusher {
     }
 }
 
-/// The policy's facts of a stored version: its owner as an identity id, and the organisations
-/// a hub's correlation report names (its recipients).
+/// The policy's facts of a stored version: its owner as an identity id, the groups and
+/// organisations its sharing extension names, and the organisations a hub's correlation report
+/// names (its recipients).
 pub fn facts(federation: &Federation, stored: &StoredObject) -> ObjectFacts {
     let mut facts = facts_of_stored(stored);
     facts.owner = federation.owner_identity(&stored.owner_org).to_owned();
     if let Some(json) = stored.json.as_deref() {
+        if json.contains(SHARING_EXTENSION_ID) {
+            if let Ok(object) = StixObject::from_json(json.as_bytes()) {
+                facts = with_named_recipients(facts, &object);
+            }
+        }
         if json.contains(CORRELATION_EXTENSION_ID) {
             if let Ok(object) = StixObject::from_json(json.as_bytes()) {
                 if let Some(orgs) = object
@@ -365,7 +377,7 @@ fn prepare(
 
 /// The text pushed for a stored version: own objects signed (local sightings first shared with
 /// pseudonyms), others' objects as received.
-fn outgoing_text(
+pub(crate) fn outgoing_text(
     federation: &Federation,
     stored: &StoredObject,
     owner: &str,

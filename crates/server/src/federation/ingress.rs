@@ -57,9 +57,10 @@ impl Admission for PeerAdmission {
             return Ok(Admitted::default());
         }
         let mut origin: Option<String> = None;
+        let keyring = self.federation.keyring();
         for (index, incoming) in objects.iter().enumerate() {
             let object = incoming.object();
-            let verified = match verify(object, &self.federation.keyring) {
+            let verified = match verify(object, &keyring) {
                 Ok(v) => v,
                 Err(e) => {
                     self.audit(
@@ -121,7 +122,7 @@ impl Admission for PeerAdmission {
                     Vec::new(),
                 );
             }
-            self.federation.wake.notify_waiters();
+            self.federation.notify_stored();
             return;
         }
         let origin = write.provenance.org.clone();
@@ -144,6 +145,7 @@ impl Admission for PeerAdmission {
             &collection.id,
             json!({"origin": origin, "added": new.len(), "objects": write.objects.len()}),
         );
+        super::directory::learn_from(&self.federation, &origin, &new);
         if let Some(correlator) = &self.federation.correlator {
             self.correlate(correlator, &origin, &new, now);
         }
@@ -155,7 +157,7 @@ impl Admission for PeerAdmission {
         if !incidents.is_empty() {
             self.raise_incident_alerts(&incidents, &origin);
         }
-        self.federation.wake.notify_waiters();
+        self.federation.notify_stored();
     }
 }
 

@@ -21,16 +21,23 @@
 //! * **Owners are identity ids.** Locally written objects are owned by `server.organisation` in
 //!   the store; the federation speaks of the organisation's STIX identity id, and the two are
 //!   mapped at the edge ([`Federation::owner_identity`]).
-//! * **Sharing groups** have no carrier on stored objects yet: AMBER objects go to the whole
-//!   community (or, for the hub's incidents, to the organisations named in the correlation
-//!   extension).
+//! * **Sharing groups** (`[[federation.groups]]` and the peers' `groups`) meet the groups and
+//!   organisations an object names in Shield's sharing extension
+//!   ([`shield_federation::sharing`]), or, for the hub's incidents, the organisations of the
+//!   correlation extension: TLP:AMBER goes only to members named either way.
+//! * **Pull, push and stream give the same receivers**: peers' TAXII reads and live feeds go
+//!   through the sharing policy ([`reads`]), and the node pulls its peers ([`intake`]).
+//! * **The hub vouches for members' keys** ([`directory`]): members configure the hub's key only.
 
 pub mod activation;
 pub mod config;
+pub mod directory;
 pub mod egress;
 pub mod ingress;
+pub mod intake;
 pub mod metrics;
 pub mod observed;
+pub mod reads;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -55,8 +62,12 @@ pub use config::FederationSection;
 pub struct Federation {
     /// The organisation and its key.
     pub identity: NodeIdentity,
-    /// Keys this node accepts signatures from (its own, its peers', `trusted_keys`).
-    pub keyring: Keyring,
+    /// Keys this node accepts signatures from (its own, its peers', `trusted_keys`, and keys
+    /// its hub vouches for); read with [`Federation::keyring`].
+    keys: parking_lot::RwLock<Arc<Keyring>>,
+    /// The keys of the configuration alone (own, peers', `trusted_keys`): the directory never
+    /// replaces them.
+    pub configured_keys: Keyring,
     /// The sharing policy.
     pub policy: SharingPolicy,
     /// The peers.
@@ -75,6 +86,10 @@ pub struct Federation {
     pub activation: activation::Activation,
     /// Wakes the push tasks (something was stored).
     pub wake: tokio::sync::Notify,
+    /// Counts stores of intelligence; live feeds wait on it.
+    pub changes: tokio::sync::watch::Sender<u64>,
+    /// Turns true when the node stops: live feeds end so the HTTP server can drain.
+    pub closing: tokio::sync::watch::Sender<bool>,
     /// `server.organisation`: the owner of locally written objects in the store.
     pub local_org: String,
     /// The section it was built from.
@@ -185,10 +200,13 @@ impl Federation {
             ))
         });
         let policy = SharingPolicy::new(&identity.organisation.identity, section.role);
+        let mut peers = section.peers.clone();
+        shield_federation::sharing::apply_groups(&mut peers, &section.groups);
         Ok(Some(Federation {
-            keyring: ring,
+            configured_keys: ring.clone(),
+            keys: parking_lot::RwLock::new(Arc::new(ring)),
             policy,
-            peers: section.peers.clone(),
+            peers,
             countries,
             classifier,
             community,
@@ -196,6 +214,8 @@ impl Federation {
             latency: metrics::Histogram::propagation(),
             activation: activation::Activation::default(),
             wake: tokio::sync::Notify::new(),
+            changes: tokio::sync::watch::Sender::new(0),
+            closing: tokio::sync::watch::Sender::new(false),
             local_org: config.server.organisation.clone(),
             section: section.clone(),
             identity,
@@ -210,6 +230,22 @@ impl Federation {
         } else {
             owner_org
         }
+    }
+
+    /// The keys this node accepts signatures from, as they are now.
+    pub fn keyring(&self) -> Arc<Keyring> {
+        Arc::clone(&self.keys.read())
+    }
+
+    /// Replaces the keyring (keys learned from the hub's key directory).
+    pub fn set_keyring(&self, keyring: Keyring) {
+        *self.keys.write() = Arc::new(keyring);
+    }
+
+    /// Something was stored: wakes the push tasks and the live feeds.
+    pub fn notify_stored(&self) {
+        self.wake.notify_waiters();
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Whether `owner` (an identity id) is this node's organisation.
@@ -285,14 +321,23 @@ fn read_secret_file(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Starts the node's federation tasks: one push task per peer and the activation task.
+/// Starts the node's federation tasks: one push task per peer (push links), the intake tasks
+/// (pulls and live-feed subscriptions) and the activation task.
 pub fn spawn_tasks(
     state: &crate::state::SharedState,
     federation: &Arc<Federation>,
     shutdown: &tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut tasks =
-        egress::spawn_push_tasks(state, federation, shutdown, &|var| std::env::var(var).ok());
+    let env = |var: &str| std::env::var(var).ok();
+    let mut tasks = egress::spawn_push_tasks(state, federation, shutdown, &env);
+    tasks.extend(intake::spawn_intake_tasks(
+        state, federation, shutdown, &env,
+    ));
+    let (closing, mut stop) = (Arc::clone(federation), shutdown.clone());
+    tasks.push(tokio::spawn(async move {
+        let _ = stop.wait_for(|s| *s).await;
+        closing.closing.send_replace(true);
+    }));
     tasks.push(activation::spawn_activation_task(
         state,
         federation,
@@ -311,6 +356,15 @@ pub fn start_federation(
         return Ok(None);
     };
     federation.ensure_inbox(store)?;
+    let published = directory::publish(store, &federation)?;
+    if published > 0 {
+        tracing::info!("federation: {published} key directory entries published");
+    }
+    let federation = Arc::new(federation);
+    let learned = directory::load(store, &federation)?;
+    if learned > 0 {
+        tracing::info!("federation: {learned} keys vouched for by the hub");
+    }
     tracing::info!(
         "federation: {} ({}, {}) as {:?}, key {}, {} peers",
         federation.identity.organisation.name,
@@ -320,7 +374,7 @@ pub fn start_federation(
         federation.identity.key.public_key().key_id(),
         federation.peers.len()
     );
-    Ok(Some(Arc::new(federation)))
+    Ok(Some(federation))
 }
 
 #[cfg(test)]
@@ -421,7 +475,7 @@ mod tests {
         let env = |var: &str| (var == "HUB_TOKEN").then(|| "secret".to_owned());
         let federation = Federation::from_config(&config, &env).unwrap().unwrap();
         assert!(federation.community.is_none());
-        assert_eq!(federation.keyring.len(), 2, "own key and the hub's");
+        assert_eq!(federation.keyring().len(), 2, "own key and the hub's");
         assert!(federation.correlator.is_none(), "members do not correlate");
         assert_eq!(
             federation.owner_identity("ee-cert"),
