@@ -3,11 +3,16 @@
 //! Runs on the rayon pool, many batches at once. Events that match nothing are dropped here; an
 //! event with hits is moved (not cloned) into the result, and cloned only when a correlation also
 //! needs it.
+//!
+//! NDJSON lines are decoded into one JSON value per task that is reused from line to line
+//! ([`decode_ndjson_line_into`]), and become an [`Event`] only when they hit: the events that match
+//! nothing (most of them) cost no allocation. Further detectors (the IOC sweep) need every event as
+//! an [`Event`], so with those every line takes the ordinary path.
 
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
-use shield_event::parse::parse_ndjson_line;
+use shield_event::parse::{decode_ndjson_line_into, ndjson_event, parse_ndjson_line};
 use shield_event::{Alert, AlertKind, Detector, Event, Level, ParseError};
 use shield_sigma::{CompiledRuleSet, MatchScratch, RuleMatch};
 
@@ -23,11 +28,19 @@ pub(crate) struct Scanner {
     /// Per rule: whether a correlation counts its matches.
     feeds: Vec<bool>,
     /// Scratch buffers, one per task running.
-    scratch: Mutex<Vec<MatchScratch>>,
+    scratch: Mutex<Vec<TaskScratch>>,
     /// Further detectors, run on every event.
     detectors: Vec<Arc<dyn Detector>>,
     /// Detector alerts below this level are not reported.
     min_level: Option<Level>,
+}
+
+/// What a matching task reuses from one batch to the next.
+#[derive(Default)]
+struct TaskScratch {
+    matcher: MatchScratch,
+    /// The last NDJSON line decoded (its allocations are reused for the next).
+    doc: Value,
 }
 
 /// One hit of a further detector in a [`Scanned`] batch.
@@ -104,7 +117,9 @@ impl Scanner {
             Batch::Events(items) => {
                 for item in items {
                     match item {
-                        Ok(event) => self.scan_event(event, &mut scratch, &mut matches, &mut out),
+                        Ok(event) => {
+                            self.scan_event(event, &mut scratch.matcher, &mut matches, &mut out)
+                        }
                         Err(e) => out.errors.push(e),
                     }
                 }
@@ -121,17 +136,33 @@ impl Scanner {
     fn scan_lines(
         &self,
         batch: LineBatch,
-        scratch: &mut MatchScratch,
+        scratch: &mut TaskScratch,
         matches: &mut Vec<RuleMatch>,
         out: &mut Scanned,
     ) {
         out.bytes = batch.bytes;
         out.errors = batch.errors;
         let Some(ctx) = batch.ctx else { return };
+        let reuse = self.detectors.is_empty();
         for span in &batch.lines {
             let line = batch.text.get(span.start..span.end).unwrap_or_default();
+            if reuse && decode_ndjson_line_into(line, &mut scratch.doc) {
+                out.events += 1;
+                matches.clear();
+                self.rules
+                    .matches_with(&scratch.doc, &mut scratch.matcher, matches);
+                if !matches.is_empty() {
+                    // A copy, so the decoded tree stays for the next line (cloning a map copies
+                    // its hash table as it is: cheaper than decoding the next line afresh).
+                    let event = ndjson_event(scratch.doc.clone(), span.number, &ctx);
+                    self.record(event, matches, false, out);
+                }
+                continue;
+            }
+            // Not an object (or a detector needs every event): the ordinary path, which also
+            // gives a bad line its precise error.
             match parse_ndjson_line(line, span.number, &ctx) {
-                Ok(event) => self.scan_event(event, scratch, matches, out),
+                Ok(event) => self.scan_event(event, &mut scratch.matcher, matches, out),
                 Err(mut e) => {
                     e.location.offset = Some(span.offset + e.location.offset.unwrap_or(0));
                     out.errors.push(e);
@@ -151,6 +182,12 @@ impl Scanner {
         matches.clear();
         self.rules.matches_with(&event.data, scratch, matches);
         let detected = self.detect(&event, out);
+        self.record(event, matches, detected, out);
+    }
+
+    /// Keeps `event` in the result if it has reported hits (`matches`) or a detector `detected`
+    /// something in it, and for the correlations that count its matches.
+    fn record(&self, event: Event, matches: &[RuleMatch], detected: bool, out: &mut Scanned) {
         if matches.is_empty() {
             if detected {
                 out.hit_events.push(event);

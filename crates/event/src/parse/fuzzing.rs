@@ -115,6 +115,30 @@ pub fn cef(data: &[u8]) {
     }
 }
 
+/// [`super::decode_ndjson_line_into`] on each line of `data`, one reused value for all: it must
+/// accept exactly the lines `serde_json` parses as objects, and give the same object, keys in order.
+pub fn ndjson_reuse(data: &[u8]) {
+    let mut doc = serde_json::Value::Null;
+    for line in data.split(|b| *b == b'\n') {
+        let fresh = serde_json::from_slice::<serde_json::Value>(super::json::trim_eol(line));
+        let ok = super::decode_ndjson_line_into(line, &mut doc);
+        match fresh {
+            Ok(v) if v.is_object() => same_object(ok, &doc, &v),
+            _ if ok => panic!("reused decoding accepted a line serde_json refuses"),
+            _ => {}
+        }
+    }
+}
+
+/// Panics unless the reused decoding succeeded and gave `fresh`, keys in the same order (`Value`
+/// equality alone ignores the order).
+fn same_object(ok: bool, reused: &serde_json::Value, fresh: &serde_json::Value) {
+    let ordered = |v: &serde_json::Value| serde_json::to_vec(v).ok();
+    if !ok || ordered(reused) != ordered(fresh) {
+        panic!("reused decoding differs: {reused} != {fresh}");
+    }
+}
+
 /// [`super::parse_evtx_bytes`] on `data`, and on `data` behind a valid-looking file magic so the
 /// fuzzer reaches the chunk and record decoders.
 pub fn evtx(data: &[u8]) {
@@ -150,6 +174,7 @@ mod tests {
             syslog_framer(seed);
             cef(seed);
             evtx(seed);
+            ndjson_reuse(seed);
         }
     }
 }

@@ -4,6 +4,7 @@
 //! | module | input | format of the events |
 //! |---|---|---|
 //! | [`json`] | a JSON array, a single object, NDJSON, or a stream of (pretty-printed) objects | [`Format::Json`] |
+//! | [`reuse`] | one NDJSON line decoded into the previous line's value (hunting's hot path) | [`Format::Json`] |
 //! | [`bulk`] | an Elasticsearch `_bulk` request body (Winlogbeat, Filebeat, Vector, Fluent Bit) | [`Format::Json`] |
 //! | [`syslog`] | one RFC 5424 / RFC 3164 / CEF message, and [`syslog::SyslogFramer`] for TCP streams | [`Format::Syslog5424`], [`Format::Syslog3164`], [`Format::Cef`] |
 //! | [`cef`] | the ArcSight Common Event Format payload | (fields only) |
@@ -41,6 +42,7 @@ pub mod file;
 pub mod fuzzing;
 pub mod json;
 mod lines;
+pub mod reuse;
 pub mod syslog;
 
 pub use bulk::{BulkAction, BulkItem, parse_es_bulk};
@@ -48,6 +50,7 @@ pub use cef::{CefError, parse_cef};
 pub use evtx::{EvtxReader, parse_evtx_bytes, read_evtx_file};
 pub use file::{FileEvents, FileKind, PathError, detect_file_kind, discover_files, read_file};
 pub use json::{parse_json_body, parse_ndjson_line};
+pub use reuse::{decode_ndjson_line_into, ndjson_event};
 pub use syslog::{FrameError, SyslogFramer, parse_syslog};
 
 /// What every parser needs to build events: where they came from and for whom.
