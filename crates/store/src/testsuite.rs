@@ -65,6 +65,7 @@ macro_rules! store_test_suite {
             intel_deletes_only_what_the_reader_owns,
             intel_status_resources_are_kept_for_their_organisation,
             intel_lookup_and_live_indicators,
+            intel_bulk_imports_keep_every_rule,
         );
     };
     (@tests $backend:expr; $($name:ident),* $(,)?) => {

@@ -5,8 +5,8 @@ use shield_event::{Alert, Level};
 use uuid::Uuid;
 
 use crate::intel::{
-    Collection, DeleteRequest, IntelWrite, ObjectPage, ObjectQuery, PutReport, Reader,
-    StatusResource, StoredObject,
+    BulkReport, BulkWrite, Collection, DeleteRequest, IncomingObject, IntelWrite, ObjectPage,
+    ObjectQuery, PutReport, Reader, StatusResource, StoredObject,
 };
 use crate::{AlertPage, AlertQuery, AuditEntry, IngestTotals, Role, StoreError, TokenInfo};
 
@@ -126,6 +126,19 @@ pub trait IntelStore: Send + Sync {
     /// collection (same id and version) is a [`crate::intel::PutOutcome::Duplicate`], not an
     /// error. An unknown collection is [`StoreError::InvalidInput`].
     fn put_objects(&self, write: &IntelWrite) -> Result<PutReport, StoreError>;
+
+    /// Stores a large import into one collection in one transaction: every object or none.
+    /// Versions, duplicates, TLP, provenance and `date_added` follow the rules of
+    /// [`IntelStore::put_objects`], except that objects may be stored (and given their
+    /// `date_added`) in another order than they come in, and that the outcome is counted rather
+    /// than listed per object. Objects are taken from `objects` as they are written, so an
+    /// import need not be in memory at once. An unknown collection is
+    /// [`StoreError::InvalidInput`].
+    fn put_bulk(
+        &self,
+        write: &BulkWrite,
+        objects: &mut dyn Iterator<Item = IncomingObject>,
+    ) -> Result<BulkReport, StoreError>;
 
     /// One page of the versions matching `query` that `reader` may see, oldest `date_added`
     /// first. `match[version]` `last`/`first` pick among the versions the reader may see.

@@ -89,7 +89,8 @@ impl StixObject {
 
     /// Compact JSON text of the object.
     pub fn to_json(&self) -> String {
-        Value::Object(self.properties.clone()).to_string()
+        // Serialising a map of JSON values cannot fail; the map is not copied first.
+        serde_json::to_string(&self.properties).unwrap_or_default()
     }
 
     /// The RFC 8785 canonical JSON of the object: what signatures are computed over.

@@ -1,13 +1,14 @@
 //! [`IntelStore`] over plain collections, for [`crate::MemoryStore`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
 use super::cursor;
 use super::model::{
-    Collection, DeleteRequest, IntelWrite, ObjectPage, ObjectQuery, PutOutcome, PutReport, Reader,
-    StatusResource, StoredObject, VersionMatch, taxii_timestamp,
+    BulkReport, BulkWrite, Collection, DeleteRequest, IncomingObject, IntelWrite, ObjectPage,
+    ObjectQuery, PutOutcome, PutReport, Reader, StatusResource, StoredObject, VersionMatch,
+    taxii_timestamp,
 };
 use super::record::{check_text, check_write, from_micros, lookup_keys, next_date_added, prepare};
 use super::status::build_status;
@@ -208,7 +209,7 @@ impl IntelStore for MemoryStore {
                 version_us,
                 date_added_us,
                 shared_with: p.shared_with.clone(),
-                observables: o.observables,
+                observables: o.observables.to_vec(),
             });
         }
         let status = write
@@ -238,6 +239,44 @@ impl IntelStore for MemoryStore {
                 .extend(new_rows);
         }
         Ok(PutReport { outcomes, status })
+    }
+
+    fn put_bulk(
+        &self,
+        write: &BulkWrite,
+        objects: &mut dyn Iterator<Item = IncomingObject>,
+    ) -> Result<BulkReport, StoreError> {
+        let mut objects: Vec<IncomingObject> = objects.collect();
+        let mut known_ids = 0;
+        if write.skip_known_ids {
+            let owner = Reader::new(write.provenance.org.clone(), Role::Admin, "bulk");
+            let mut known: HashSet<String> = self
+                .intel
+                .read()
+                .objects
+                .get(&write.collection)
+                .map(|rows| {
+                    rows.iter()
+                        .filter(|r| r.visible_to(&owner))
+                        .map(|r| r.stored.id.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let before = objects.len();
+            objects.retain(|o| known.insert(o.object().id().to_owned()));
+            known_ids = before - objects.len();
+        }
+        let report = self.put_objects(&IntelWrite {
+            collection: write.collection.clone(),
+            objects,
+            provenance: write.provenance.clone(),
+            received: write.received,
+            status_id: None,
+        })?;
+        Ok(BulkReport {
+            added: report.added() as u64,
+            duplicates: (known_ids + report.duplicates()) as u64,
+        })
     }
 
     fn query_objects(&self, reader: &Reader, q: &ObjectQuery) -> Result<ObjectPage, StoreError> {

@@ -46,13 +46,14 @@ pub(crate) mod memory;
 mod model;
 mod record;
 mod sqlite;
+mod sqlite_bulk;
 mod status;
 
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 
 pub use model::{
-    Collection, CollectionAccess, DeleteRequest, Grant, IncomingObject, IntelWrite, MAX_INTEL_PAGE,
-    ObjectPage, ObjectQuery, ParseGrantError, Provenance, PutOutcome, PutReport, Reader,
-    StatusDetail, StatusResource, StoredObject, VersionMatch, taxii_timestamp,
+    BulkReport, BulkWrite, Collection, CollectionAccess, DeleteRequest, Grant, IncomingObject,
+    IntelWrite, MAX_INTEL_PAGE, ObjectPage, ObjectQuery, ParseGrantError, Provenance, PutOutcome,
+    PutReport, Reader, StatusDetail, StatusResource, StoredObject, VersionMatch, taxii_timestamp,
 };

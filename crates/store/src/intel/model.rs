@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use shield_intel::stix::StixObject;
 use shield_intel::tlp::Tlp;
 
+use super::record::{Derived, derive};
 use crate::Role;
 
 /// The most object versions one query returns, whatever its `limit`.
@@ -176,23 +177,33 @@ pub struct Provenance {
 }
 
 /// One object to store, with the exact JSON text it arrived as.
+///
+/// What the store derives from the object (its version in microseconds, TLP marking, expiry and
+/// the observable values of its pattern) is derived here, when the object is made: on the
+/// caller's thread, outside the store's single writer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncomingObject {
     object: StixObject,
     json: String,
+    derived: Derived,
 }
 
 impl IncomingObject {
     /// An object built here: its JSON is serialised from the object.
     pub fn new(object: StixObject) -> IncomingObject {
         let json = object.to_json();
-        IncomingObject { object, json }
+        IncomingObject::verbatim(object, json)
     }
 
     /// An object received as `json` and validated into `object`: the text is stored and served
     /// as it is, byte for byte. The caller guarantees that `object` was parsed from `json`.
     pub fn verbatim(object: StixObject, json: String) -> IncomingObject {
-        IncomingObject { object, json }
+        let derived = derive(&object);
+        IncomingObject {
+            object,
+            json,
+            derived,
+        }
     }
 
     /// The validated object.
@@ -203,6 +214,17 @@ impl IncomingObject {
     /// The JSON text stored.
     pub fn json(&self) -> &str {
         &self.json
+    }
+
+    /// What the store derived from the object.
+    pub(crate) fn derived(&self) -> &Derived {
+        &self.derived
+    }
+
+    /// The JSON text and the derived values, without the parsed object (for writers that keep
+    /// many objects before storing them).
+    pub(crate) fn into_parts(self) -> (StixObject, String, Derived) {
+        (self.object, self.json, self.derived)
     }
 }
 
@@ -256,6 +278,31 @@ impl PutReport {
     pub fn duplicates(&self) -> usize {
         self.outcomes.len() - self.added()
     }
+}
+
+/// A large import into one collection ([`crate::IntelStore::put_bulk`]): every object or none,
+/// like an [`IntelWrite`], but reported as counts rather than per object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkWrite {
+    /// The collection's id.
+    pub collection: String,
+    /// Where the objects come from.
+    pub provenance: Provenance,
+    /// When this node received them (see [`IntelWrite::received`]).
+    pub received: DateTime<Utc>,
+    /// Count as a duplicate, and do not store, an object whose id the collection already holds
+    /// in a version the owner organisation may see (or that came earlier in this import): for
+    /// objects derived here from plain values, whose timestamps are new on every import.
+    pub skip_known_ids: bool,
+}
+
+/// The outcome of [`crate::IntelStore::put_bulk`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkReport {
+    /// Objects stored as new versions.
+    pub added: u64,
+    /// Objects already stored (or repeated in the import).
+    pub duplicates: u64,
 }
 
 /// A stored object version with what the store knows about it.

@@ -16,6 +16,41 @@ pub(crate) const MAX_OBSERVABLES: usize = 1000;
 /// Longest provenance text (source, organisation) accepted, in bytes.
 const MAX_PROVENANCE_LEN: usize = 1024;
 
+/// What the store derives from an object alone, before any provenance applies: computed when
+/// the [`IncomingObject`] is made, on the caller's thread, so that the store's single writer
+/// only writes (parsing patterns is most of the cost of storing an indicator).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Derived {
+    /// `modified` (else `created`) in microseconds; `None` for objects without either.
+    pub version_us: Option<i64>,
+    /// The level of the object's own TLP marking (CLEAR for a TLP marking definition itself).
+    pub marking_tlp: Option<Tlp>,
+    /// An indicator's `valid_until` in microseconds.
+    pub valid_until: Option<i64>,
+    /// Normalised indicator values of a simple STIX pattern, sorted, without repeats.
+    pub observables: Vec<String>,
+}
+
+/// Derives what the store needs from `object`.
+pub(crate) fn derive(object: &StixObject) -> Derived {
+    Derived {
+        version_us: object
+            .version_text()
+            .and(object.modified())
+            .map(|t| t.as_datetime().timestamp_micros()),
+        marking_tlp: if tlp_of_marking_definition(object).is_some() {
+            Some(Tlp::Clear)
+        } else {
+            tlp_of(object)
+        },
+        valid_until: object
+            .as_indicator()
+            .and_then(|i| i.valid_until())
+            .map(|t| t.as_datetime().timestamp_micros()),
+        observables: observable_values(object),
+    }
+}
+
 /// The derived columns of one incoming object.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Prepared<'a> {
@@ -28,39 +63,25 @@ pub(crate) struct Prepared<'a> {
     pub revoked: bool,
     pub valid_until: Option<i64>,
     /// Normalised indicator values of a simple STIX pattern.
-    pub observables: Vec<String>,
+    pub observables: &'a [String],
     pub json: &'a str,
 }
 
-/// Derives the columns of `incoming` under `provenance`.
+/// The columns of `incoming` under `provenance`.
 pub(crate) fn prepare<'a>(incoming: &'a IncomingObject, provenance: &Provenance) -> Prepared<'a> {
     let object = incoming.object();
+    let derived = incoming.derived();
     Prepared {
         id: object.id(),
         type_name: object.type_name(),
         spec_version: object.spec_version().unwrap_or("2.1"),
-        version: object
-            .version_text()
-            .zip(object.modified())
-            .map(|(text, t)| (text, t.as_datetime().timestamp_micros())),
-        tlp: tlp_level(object, provenance.default_tlp),
+        version: object.version_text().zip(derived.version_us),
+        tlp: derived.marking_tlp.unwrap_or(provenance.default_tlp),
         revoked: object.revoked(),
-        valid_until: object
-            .as_indicator()
-            .and_then(|i| i.valid_until())
-            .map(|t| t.as_datetime().timestamp_micros()),
-        observables: observable_values(object),
+        valid_until: derived.valid_until,
+        observables: &derived.observables,
         json: incoming.json(),
     }
-}
-
-/// The TLP level of an object: its most restrictive TLP marking, else `default`. A TLP marking
-/// definition itself is public.
-pub(crate) fn tlp_level(object: &StixObject, default: Tlp) -> Tlp {
-    if tlp_of_marking_definition(object).is_some() {
-        return Tlp::Clear;
-    }
-    tlp_of(object).unwrap_or(default)
 }
 
 /// The normalised values a STIX indicator's pattern looks for, when the pattern is a disjunction

@@ -10,8 +10,9 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, 
 
 use super::cursor;
 use super::model::{
-    Collection, CollectionAccess, DeleteRequest, Grant, IntelWrite, ObjectPage, ObjectQuery,
-    PutOutcome, PutReport, Reader, StatusResource, StoredObject, VersionMatch, taxii_timestamp,
+    BulkReport, BulkWrite, Collection, CollectionAccess, DeleteRequest, Grant, IncomingObject,
+    IntelWrite, ObjectPage, ObjectQuery, PutOutcome, PutReport, Reader, StatusResource,
+    StoredObject, VersionMatch, taxii_timestamp,
 };
 use super::record::{
     check_text, check_write, from_micros, lookup_keys, next_date_added, prepare, tlp_from_rank,
@@ -46,7 +47,7 @@ impl Params {
 }
 
 /// The TLP rule in SQL for the row alias `a`, the reader's organisation being parameter `org`.
-fn visible(a: &str, org: &str) -> String {
+pub(super) fn visible(a: &str, org: &str) -> String {
     format!(
         "({a}.tlp <= 1 OR {a}.owner_org = {org} OR EXISTS \
          (SELECT 1 FROM intel_shares s WHERE s.seq = {a}.seq AND s.org = {org}))"
@@ -341,7 +342,7 @@ impl IntelStore for SqliteStore {
                             .execute(params![seq, org])
                             .map_err(StoreError::sqlite("store intel objects"))?;
                     }
-                    for value in &o.observables {
+                    for value in o.observables {
                         observable
                             .execute(params![value, seq])
                             .map_err(StoreError::sqlite("store intel objects"))?;
@@ -382,6 +383,14 @@ impl IntelStore for SqliteStore {
                 .map_err(StoreError::sqlite("store intel objects"))?;
             Ok(PutReport { outcomes, status })
         })
+    }
+
+    fn put_bulk(
+        &self,
+        write: &BulkWrite,
+        objects: &mut dyn Iterator<Item = IncomingObject>,
+    ) -> Result<BulkReport, StoreError> {
+        super::sqlite_bulk::put_bulk(self, write, objects)
     }
 
     fn query_objects(&self, reader: &Reader, q: &ObjectQuery) -> Result<ObjectPage, StoreError> {

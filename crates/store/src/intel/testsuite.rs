@@ -12,8 +12,8 @@ use shield_intel::stix::StixObject;
 use shield_intel::tlp::Tlp;
 
 use super::{
-    Collection, CollectionAccess, DeleteRequest, Grant, IncomingObject, IntelWrite, ObjectQuery,
-    Provenance, PutOutcome, Reader, VersionMatch,
+    BulkWrite, Collection, CollectionAccess, DeleteRequest, Grant, IncomingObject, IntelWrite,
+    ObjectQuery, Provenance, PutOutcome, Reader, VersionMatch,
 };
 use crate::testsuite::at;
 use crate::{Role, Store, StoreError};
@@ -697,4 +697,146 @@ pub fn intel_lookup_and_live_indicators(store: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
+}
+
+fn bulk_of(
+    collection: &str,
+    org: &str,
+    skip_known_ids: bool,
+    received: DateTime<Utc>,
+) -> BulkWrite {
+    BulkWrite {
+        collection: collection.to_owned(),
+        provenance: Provenance {
+            source: format!("import:{org}"),
+            org: org.to_owned(),
+            default_tlp: Tlp::Green,
+            shared_with: vec!["c".to_owned()],
+        },
+        received,
+        skip_known_ids,
+    }
+}
+
+pub fn intel_bulk_imports_keep_every_rule(store: Arc<dyn Store>) {
+    let c = open_collection("indicators");
+    store.ensure_collection(&c).unwrap();
+    store
+        .put_objects(&write_of(
+            &c.id,
+            "b",
+            vec![indicator(1, 1, Some(Tlp::Amber))],
+            at(1),
+        ))
+        .unwrap();
+    store
+        .put_objects(&write_of(&c.id, "a", vec![indicator(2, 1, None)], at(1)))
+        .unwrap();
+    let generation = store.intel_generation().unwrap();
+
+    // Versions: a repeat inside the import and a version already stored are duplicates; a new
+    // version of a stored object is added.
+    let objects = [
+        indicator(5, 1, None),
+        indicator(3, 1, Some(Tlp::Amber)),
+        indicator(5, 1, None),
+        indicator(2, 1, None),
+        indicator(2, 2, None),
+        indicator(4, 1, None),
+        indicator(4, 1, None),
+    ];
+    let report = store
+        .put_bulk(
+            &bulk_of(&c.id, "a", false, at(1)),
+            &mut objects.into_iter().map(IncomingObject::new),
+        )
+        .unwrap();
+    assert_eq!((report.added, report.duplicates), (4, 3));
+    assert!(store.intel_generation().unwrap() > generation);
+
+    let mut all = ObjectQuery::new(c.id.clone());
+    all.versions = vec![VersionMatch::All];
+    // Six versions, five of which "a" may see (1 is AMBER of "b").
+    let page = store.query_objects(&reader("a"), &all).unwrap();
+    assert_eq!(page.objects.len(), 5);
+    let added: Vec<_> = page.objects.iter().map(|o| o.date_added).collect();
+    assert!(added.windows(2).all(|w| w[0] < w[1]), "{added:?}");
+    let bulk: Vec<_> = page
+        .objects
+        .iter()
+        .filter(|o| o.source == "import:a")
+        .collect();
+    assert_eq!(bulk.len(), 4);
+    assert!(bulk.iter().all(|o| o.owner_org == "a" && o.json.is_some()));
+    let three = bulk.iter().find(|o| o.id == indicator_id(3)).unwrap();
+    assert_eq!(three.tlp, Tlp::Amber);
+    let five = bulk.iter().find(|o| o.id == indicator_id(5)).unwrap();
+    assert_eq!(five.tlp, Tlp::Green);
+    // The JSON is stored as the object serialises.
+    assert_eq!(
+        five.json.as_deref(),
+        Some(indicator(5, 1, None).to_json().as_str())
+    );
+    // TLP and explicit sharing: AMBER 3 is seen by its owner and by "c", not by "d".
+    let ids = |org: &str| -> HashSet<String> {
+        store
+            .query_objects(&reader(org), &all)
+            .unwrap()
+            .objects
+            .into_iter()
+            .map(|o| o.id)
+            .collect()
+    };
+    assert!(ids("c").contains(&indicator_id(3)));
+    assert!(!ids("d").contains(&indicator_id(3)));
+    // Observable lookup finds bulk-stored indicators; the current version of 2 is the new one.
+    let found = store
+        .lookup_observable(&reader("a"), "203.0.113.5")
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, indicator_id(5));
+    let two = store
+        .lookup_observable(&reader("a"), "203.0.113.2")
+        .unwrap();
+    assert_eq!(two[0].version, stix_time(2));
+    let mut live = Vec::new();
+    store
+        .live_indicators(at(0), &mut |o| live.push(o.id))
+        .unwrap();
+    assert_eq!(live.len(), 5);
+
+    // Known ids: 2 is known to "a"; 1 is stored but AMBER of "b", so "a" stores its own; the
+    // second 6 repeats the first.
+    let objects = [
+        indicator(2, 3, None),
+        indicator(1, 2, None),
+        indicator(6, 1, None),
+        indicator(6, 2, None),
+    ];
+    let report = store
+        .put_bulk(
+            &bulk_of(&c.id, "a", true, at(2)),
+            &mut objects.into_iter().map(IncomingObject::new),
+        )
+        .unwrap();
+    assert_eq!((report.added, report.duplicates), (2, 2));
+    let versions = versions_of(&*store, &reader("a"), all.clone());
+    assert!(versions.contains(&(indicator_id(1), stix_time(2))));
+    assert!(!versions.contains(&(indicator_id(2), stix_time(3))));
+    assert!(versions.contains(&(indicator_id(6), stix_time(1))));
+
+    // An unknown collection is refused; an empty import changes nothing.
+    let err = store
+        .put_bulk(
+            &bulk_of("nowhere", "a", false, at(3)),
+            &mut [indicator(9, 1, None)].into_iter().map(IncomingObject::new),
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");
+    let generation = store.intel_generation().unwrap();
+    let report = store
+        .put_bulk(&bulk_of(&c.id, "a", false, at(3)), &mut std::iter::empty())
+        .unwrap();
+    assert_eq!((report.added, report.duplicates), (0, 0));
+    assert_eq!(store.intel_generation().unwrap(), generation);
 }
