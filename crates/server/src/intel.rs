@@ -213,7 +213,9 @@ pub fn sightings_for(alerts: &[Alert], org: &str) -> Vec<IncomingObject> {
                 .and_then(Tlp::from_tag)
                 .unwrap_or(Tlp::Amber)
                 .max(Tlp::Green);
+            // Id and version derived from the alert's: storing it again changes nothing.
             let mut sighting = ObjectBuilder::sighting(&a.rule.id, Timestamp::from(a.created))
+                .id(crate::journal::sighting_id(&a.id))
                 .created_by(identity.id())
                 .property("first_seen", seen)
                 .property("last_seen", seen)

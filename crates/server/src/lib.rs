@@ -9,8 +9,12 @@
 //!   queue between ingest and detection is capped in events (`ingest.queue_events`); when it is full
 //!   HTTP answers 429 with `Retry-After`, syslog over TCP stops reading, syslog over UDP drops and
 //!   counts. Memory does not grow with load.
-//! * **Nothing accepted is lost on a clean stop.** [`RunningNode::stop`] stops the listeners, then
-//!   drains the queue into the store and archive before returning.
+//! * **Accepted means durable.** A batch is written to the journal (the event archive itself,
+//!   written ahead of detection) and synced before the sender gets its 2xx; concurrent requests
+//!   share one fsync ([`journal`]). After a crash, frames not yet detected or counted are replayed
+//!   at start, exactly once: the detected watermark is stored after the alerts it covers and
+//!   alert ids derive from the journal position, so replayed alerts that were already stored
+//!   change nothing. [`RunningNode::stop`] stops the listeners, then drains the queue.
 //! * **Standards where partners speak them.** TAXII 2.1 is served under `/taxii2/` by the
 //!   federation crate's router, authenticated through the same token cache as the API
 //!   ([`taxii`]); feeds declared in `[[intel.feeds]]` are pulled by the node itself.
@@ -26,6 +30,7 @@ pub mod detectors;
 pub mod error;
 pub mod federation;
 pub mod intel;
+pub mod journal;
 pub mod node;
 pub mod pipeline;
 pub mod state;

@@ -8,6 +8,7 @@ use chrono::Utc;
 use shield_event::{Alert, Detector, Event, Level};
 use shield_federation::feed::{FeedContext, spawn_feeds};
 use shield_intel::matcher::IntelDetector;
+use shield_store::archive::FramePosition;
 use shield_store::archive::{ArchiveConfig, EventArchive};
 use shield_store::{IntelStore, Role, SqliteStore, StateStore, Store, TokenStore};
 use tokio::net::{TcpListener, UdpSocket};
@@ -18,18 +19,19 @@ use crate::auth::Authenticator;
 use crate::config::NodeConfig;
 use crate::detectors::{ReloadReport, RuleReloader};
 use crate::error::ServerError;
+use crate::journal::{
+    DETECTED_KEY, IngestJournal, JOURNAL_DIR, JOURNAL_SEGMENT_BYTES, LogMode, Marks, WriterContext,
+};
 use crate::pipeline::{Output, Pipeline, PipelineConfig};
 use crate::state::{AppState, SharedState};
 use crate::stats::IngestStats;
 
 /// How often in-memory ingest counters are written to the store.
 const STATS_FLUSH: Duration = Duration::from_secs(1);
-/// How often the archive is synced to disk.
-const ARCHIVE_SYNC: Duration = Duration::from_secs(1);
+/// How often the output stores the detected watermark (and at stop).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// How often the store is asked whether intel changed.
 const INTEL_REFRESH: Duration = Duration::from_secs(1);
-/// How often archive retention runs.
-const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 /// A node that is running.
 pub struct RunningNode {
@@ -74,6 +76,7 @@ impl RunningNode {
         }
         let state = Arc::clone(&self.state);
         let drained = tokio::task::spawn_blocking(move || {
+            state.journal.shutdown();
             state.pipeline.shutdown();
             state.stats.flush(state.store.as_ref())
         })
@@ -160,42 +163,95 @@ pub async fn start(
         );
     }
 
-    let archive = if config.archive.enabled {
+    // The journal: the archive itself, or a log of its own when the archive is off.
+    let (mut log, mode) = if config.archive.enabled {
         let cfg = ArchiveConfig {
             retention: Duration::from_secs(config.archive.retention_days.saturating_mul(86_400)),
             segment_max_bytes: config.archive.segment_max_mib.saturating_mul(1024 * 1024),
             ..ArchiveConfig::default()
         };
-        Some(EventArchive::open(&data_dir, cfg)?)
+        (EventArchive::open(&data_dir, cfg)?, LogMode::Archive)
     } else {
-        None
+        let cfg = ArchiveConfig {
+            retention: Duration::ZERO,
+            segment_max_bytes: JOURNAL_SEGMENT_BYTES,
+            segment_max_age: Duration::ZERO,
+            ..ArchiveConfig::default()
+        };
+        let dir = data_dir.join(JOURNAL_DIR);
+        (EventArchive::open_dir(&dir, cfg)?, LogMode::JournalOnly)
     };
+    if let Some(torn) = log.torn_tail() {
+        tracing::warn!(
+            "journal: torn tail cut off {} at byte {} ({} bytes dropped): a write interrupted by \
+             a crash, never acknowledged to a sender",
+            torn.segment.display(),
+            torn.offset,
+            torn.dropped_bytes
+        );
+    }
+    let end = log.end_position();
+    let detected = crate::journal::detected_watermark(store.as_ref(), end)?;
+    let stats = Arc::new(IngestStats::load(store.as_ref(), end)?);
+    let recorded = detected.max(stats.through().unwrap_or(detected));
+    if log.continue_after(recorded)? {
+        tracing::warn!(
+            "journal: the files end before the recorded position {recorded}; new frames go after it"
+        );
+    }
     let workers = match config.ingest.workers {
         0 => std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2),
         n => n,
     };
+    let marks = Arc::new(Marks::default());
+    marks.set_detected(detected);
     let output = NodeOutput {
         org: org.clone(),
         store: Arc::clone(&store),
-        archive,
-        last_sync: Instant::now(),
-        last_retention: None,
+        marks: Arc::clone(&marks),
+        detected: None,
+        last_checkpoint: Instant::now(),
     };
-    let pipeline = Pipeline::start(
+    let pipeline = Arc::new(Pipeline::start(
         PipelineConfig {
             queue_events: config.ingest.queue_events,
             workers,
         },
         detectors,
         Box::new(output),
-    );
-    let stats = IngestStats::load(store.as_ref())?;
+    ));
+    let replayed = {
+        let (pipeline, stats) = (Arc::clone(&pipeline), Arc::clone(&stats));
+        tokio::task::spawn_blocking(move || {
+            let report = crate::journal::replay(&log, detected, &pipeline, &stats);
+            (log, report)
+        })
+        .await
+    };
+    let (log, _report) = replayed.map_err(|e| {
+        ServerError::io(
+            "journal replay failed",
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+    let zstd_level = ArchiveConfig::default().zstd_level;
+    let journal = IngestJournal::start(
+        log,
+        zstd_level,
+        WriterContext {
+            pipeline: Arc::clone(&pipeline),
+            stats: Arc::clone(&stats),
+            marks,
+            mode,
+        },
+    )?;
     let state: SharedState = Arc::new(AppState {
         auth: Authenticator::new(Arc::clone(&store) as Arc<dyn TokenStore>, org.clone()),
         store,
         pipeline,
+        journal,
         stats,
         reloader,
         intel: Arc::clone(&intel),
@@ -392,48 +448,47 @@ pub fn ensure_admin_token(
     Ok(Some(secret))
 }
 
-/// Writes processed batches: events to the archive, alerts to the store.
+/// Writes processed batches: alerts to the store (the events are in the archive already, written
+/// by the journal), and the detected watermark after them.
 struct NodeOutput {
     org: String,
     store: Arc<dyn Store>,
-    archive: Option<EventArchive>,
-    last_sync: Instant,
-    last_retention: Option<Instant>,
+    marks: Arc<Marks>,
+    /// The watermark not yet stored.
+    detected: Option<FramePosition>,
+    last_checkpoint: Instant,
+}
+
+impl NodeOutput {
+    fn store_checkpoint(&mut self) {
+        let Some(p) = self.detected.take() else {
+            return;
+        };
+        match self.store.set_state(DETECTED_KEY, &p.to_string()) {
+            Ok(()) => self.marks.set_detected(p),
+            Err(e) => {
+                tracing::warn!("cannot store the detected watermark (kept for the next try): {e}");
+                self.detected = Some(p);
+            }
+        }
+        self.last_checkpoint = Instant::now();
+    }
 }
 
 impl Output for NodeOutput {
-    fn write(&mut self, events: &[Event], alerts: &[Alert]) -> Result<(), String> {
-        let mut errors = Vec::new();
-        if let Some(archive) = self.archive.as_mut() {
-            if let Err(e) = archive.append(events) {
-                errors.push(format!("archive: {e}"));
-            }
-            if self.last_sync.elapsed() >= ARCHIVE_SYNC {
-                if let Err(e) = archive.sync() {
-                    errors.push(format!("archive sync: {e}"));
-                }
-                self.last_sync = Instant::now();
-            }
-            if self
-                .last_retention
-                .is_none_or(|t| t.elapsed() >= RETENTION_EVERY)
-            {
-                self.last_retention = Some(Instant::now());
-                match archive.apply_retention(Utc::now()) {
-                    Ok(report) => tracing::debug!("archive retention: {report:?}"),
-                    Err(e) => errors.push(format!("archive retention: {e}")),
-                }
-            }
+    fn write(&mut self, _events: &[Event], alerts: &[Alert]) -> Result<(), String> {
+        if alerts.is_empty() {
+            return Ok(());
         }
-        if !alerts.is_empty() {
-            if let Err(e) = self.store.insert_alerts(alerts) {
-                errors.push(format!("alerts: {e}"));
-            }
-            let sightings = crate::intel::sightings_for(alerts, &self.org);
-            if let Err(e) = crate::intel::store_sightings(self.store.as_ref(), sightings, &self.org)
-            {
-                errors.push(format!("sightings: {e}"));
-            }
+        // Both writes are idempotent (alert ids and sightings are derived from the journal
+        // position), so a batch written again after a crash stores nothing twice.
+        let mut errors = Vec::new();
+        if let Err(e) = self.store.insert_alerts(alerts) {
+            errors.push(format!("alerts: {e}"));
+        }
+        let sightings = crate::intel::sightings_for(alerts, &self.org);
+        if let Err(e) = crate::intel::store_sightings(self.store.as_ref(), sightings, &self.org) {
+            errors.push(format!("sightings: {e}"));
         }
         if errors.is_empty() {
             Ok(())
@@ -442,11 +497,14 @@ impl Output for NodeOutput {
         }
     }
 
-    fn finish(&mut self) {
-        if let Some(archive) = self.archive.as_mut() {
-            if let Err(e) = archive.sync() {
-                tracing::error!("archive sync at shutdown failed: {e}");
-            }
+    fn checkpoint(&mut self, detected: FramePosition) {
+        self.detected = Some(detected);
+        if self.last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            self.store_checkpoint();
         }
+    }
+
+    fn finish(&mut self) {
+        self.store_checkpoint();
     }
 }

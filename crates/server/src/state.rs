@@ -23,9 +23,11 @@ pub struct AppState {
     /// Token authentication.
     pub auth: Authenticator,
     /// The processing pipeline.
-    pub pipeline: Pipeline,
+    pub pipeline: Arc<Pipeline>,
+    /// The ingest journal: accepted batches are written here before they are answered.
+    pub journal: crate::journal::IngestJournal,
     /// Ingest counters.
-    pub stats: IngestStats,
+    pub stats: Arc<IngestStats>,
     /// Rebuilds the detectors from the configured rules.
     pub reloader: RuleReloader,
     /// The live IOC matcher (also in every detector set).
@@ -51,8 +53,10 @@ impl AppState {
         self.auth.authenticate(headers, forms)
     }
 
-    /// Hands parsed events to the pipeline and counts them; 429 when the queue is full.
-    pub fn submit(
+    /// Hands parsed events to the pipeline through the journal and counts them; 429 when the queue
+    /// is full. Returns once the events are durable (synced to disk): only then may the caller
+    /// answer 2xx.
+    pub async fn submit(
         &self,
         input: &str,
         events: Vec<Event>,
@@ -60,14 +64,23 @@ impl AppState {
         bytes: u64,
     ) -> Result<usize, ApiError> {
         let n = events.len();
-        match self.pipeline.try_submit(events) {
-            Ok(()) => {
-                self.stats.record(input, n as u64, rejected, bytes);
-                Ok(n)
-            }
-            Err(_) => {
+        if n == 0 {
+            self.stats.record(input, 0, rejected, bytes);
+            return Ok(0);
+        }
+        let Some(room) = self.pipeline.try_reserve(n) else {
+            self.stats.record(input, 0, rejected, bytes);
+            return Err(ApiError::overloaded(self.config.ingest.retry_after_secs));
+        };
+        match self
+            .journal
+            .append(input, events, rejected, bytes, room)
+            .await
+        {
+            Ok(()) => Ok(n),
+            Err(e) => {
                 self.stats.record(input, 0, rejected, bytes);
-                Err(ApiError::overloaded(self.config.ingest.retry_after_secs))
+                Err(ApiError::internal(format!("events not accepted: {e}")))
             }
         }
     }

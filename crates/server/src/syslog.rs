@@ -2,8 +2,11 @@
 //! detected per frame).
 //!
 //! Back-pressure differs by transport. TCP stops reading a connection while the pipeline is full, so
-//! the sender slows down and nothing is lost. UDP has no way to push back: datagrams that arrive while
-//! the queue is full are dropped and counted in `events_refused`, as every syslog daemon does.
+//! the sender slows down and nothing is lost; a connection is read on only once what it delivered is
+//! journaled (durable). UDP has no way to push back or acknowledge: a datagram is journaled with its
+//! batch, best effort until then (lost if the node dies in the milliseconds between receipt and the
+//! journal's sync), and datagrams that arrive while the queue is full are dropped and counted in
+//! `events_refused`, as every syslog daemon does.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,7 +19,6 @@ use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{Semaphore, watch};
 
-use crate::pipeline::QueueFull;
 use crate::state::SharedState;
 
 /// Messages handed to the pipeline at once.
@@ -68,16 +70,21 @@ pub async fn run_udp(socket: UdpSocket, state: SharedState, mut shutdown: watch:
             }
         }
         let events = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-        let n = events.len() as u64;
-        match state.pipeline.try_submit(events) {
-            Ok(()) => state.stats.record("syslog-udp", n, rejected, bytes),
-            Err(QueueFull(dropped)) => {
+        let n = events.len();
+        if n == 0 {
+            state.stats.record("syslog-udp", 0, rejected, bytes);
+        } else if let Some(room) = state.pipeline.try_reserve(n) {
+            if let Err(e) = state
+                .journal
+                .append("syslog-udp", events, rejected, bytes, room)
+                .await
+            {
                 state.stats.record("syslog-udp", 0, rejected, bytes);
-                tracing::warn!(
-                    "ingest queue full: dropped {} syslog datagrams",
-                    dropped.len()
-                );
+                tracing::warn!("{n} syslog datagrams not journaled: {e}");
             }
+        } else {
+            state.stats.record("syslog-udp", 0, rejected, bytes);
+            tracing::warn!("ingest queue full: dropped {n} syslog datagrams");
         }
         rejected = 0;
         bytes = 0;
@@ -171,29 +178,35 @@ async fn connection(
     }
 }
 
-/// Retries until the pipeline takes the events: the connection is not read meanwhile, so TCP flow
-/// control slows the sender down.
+/// Retries until the pipeline has room for the events, then journals them: the connection is not
+/// read meanwhile, so TCP flow control slows the sender down.
 async fn submit_with_backpressure(
     state: &SharedState,
-    mut events: Vec<Event>,
+    events: Vec<Event>,
     rejected: u64,
     bytes: u64,
 ) {
-    let n = events.len() as u64;
+    let n = events.len();
+    if n == 0 {
+        state.stats.record("syslog-tcp", 0, rejected, bytes);
+        return;
+    }
     loop {
-        match state.pipeline.try_submit(events) {
-            Ok(()) => {
-                state.stats.record("syslog-tcp", n, rejected, bytes);
-                return;
+        if let Some(room) = state.pipeline.try_reserve(n) {
+            if let Err(e) = state
+                .journal
+                .append("syslog-tcp", events, rejected, bytes, room)
+                .await
+            {
+                state.stats.record("syslog-tcp", 0, rejected, bytes);
+                tracing::warn!("{n} syslog messages not journaled: {e}");
             }
-            Err(QueueFull(back)) => {
-                if state.pipeline.is_closed() {
-                    tracing::warn!("node stopping: {} syslog messages not accepted", back.len());
-                    return;
-                }
-                events = back;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+            return;
         }
+        if state.pipeline.is_closed() {
+            tracing::warn!("node stopping: {n} syslog messages not accepted");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

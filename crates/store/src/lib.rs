@@ -23,6 +23,11 @@
 //!   a damaged frame elsewhere is reported (file and byte offset) and skipped, never fatal. Each frame
 //!   and each sealed segment records the range of receive times it holds, so a time-bounded scan
 //!   skips what it does not need without decompressing it.
+//! * **The archive doubles as the node's write-ahead journal.** A frame's position (segment number,
+//!   byte offset) orders frames in write order; batches are encoded on the caller's thread and
+//!   appended by one writer that reports where each frame went, and replay reads whole frames back
+//!   from a position (see [`archive::FramePosition`]). Events are written once, before detection,
+//!   so they are archived exactly once without a second log to reconcile.
 //! * **Intel is kept as received.** STIX object versions are stored verbatim (the JSON text they
 //!   arrived as) beside the columns TAXII queries need, and every read applies the TLP rule inside
 //!   the query (see [`intel`]), so no caller can forget it.

@@ -187,3 +187,64 @@ pub async fn post_events(base: &str, events: &[serde_json::Value]) {
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+/// Spawns `shield serve` on a free port with `data` as data directory, its log (stderr) appended to
+/// `log`, without waiting for it to listen (to watch or kill it while it starts).
+pub fn spawn_node_logged(data: &Path, extra: &[&str], env: &[(&str, &str)], log: &Path) -> Child {
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("open node log");
+    let mut cmd = shield();
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--data")
+        .arg(data)
+        .args(extra)
+        .env("SHIELD_ADMIN_TOKEN", ADMIN)
+        .env("SHIELD_LOG", "warn")
+        .env_remove("SHIELD_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(stderr));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn shield serve")
+}
+
+/// Waits until a node spawned by [`spawn_node_logged`] listens; the running node.
+pub fn wait_listening(mut child: Child, data: &Path) -> NodeProcess {
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    let url = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("node did not start in time");
+        lines.push(line.clone());
+        if let Some(u) = line.strip_prefix("Shield node listening on ") {
+            break u.trim().to_owned();
+        }
+    };
+    NodeProcess {
+        child,
+        url,
+        syslog_udp: None,
+        syslog_tcp: None,
+        data: data.to_owned(),
+        stdout_lines: lines,
+    }
+}
+
+/// Kills a node with SIGKILL (no draining, no flushing: a crash) and waits for it.
+pub fn kill_node(mut node: NodeProcess) {
+    node.child.kill().expect("SIGKILL");
+    node.child.wait().expect("wait");
+}

@@ -205,7 +205,7 @@ async fn bulk(
             }
         }
     }
-    if let Err(e) = state.submit("bulk", events, rejected, size) {
+    if let Err(e) = state.submit("bulk", events, rejected, size).await {
         return with_product(e);
     }
     let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -62,7 +62,7 @@ pub async fn post_events(
                 .with_details(details),
         );
     }
-    let accepted = state.submit("http", events, rejected, size)?;
+    let accepted = state.submit("http", events, rejected, size).await?;
     let mut answer = details;
     if let Some(map) = answer.as_object_mut() {
         map.insert("accepted".to_owned(), json!(accepted));

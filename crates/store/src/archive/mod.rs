@@ -15,6 +15,7 @@
 //! `now` as an argument, so both are tested without waiting.
 
 mod format;
+mod journal;
 mod reader;
 mod scan;
 mod segment;
@@ -27,7 +28,10 @@ use serde::{Deserialize, Serialize};
 use shield_event::Event;
 
 use crate::StoreError;
-use format::{FRAME_TARGET, FrameHeader, MAX_FRAME_UNCOMPRESSED, TimeRange};
+use format::{FRAME_TARGET, MAX_FRAME_UNCOMPRESSED, TimeRange};
+pub use journal::{
+    AppendedFrame, EncodedBatch, FramePosition, JournalFrame, JournalFrames, encode_batch,
+};
 pub use reader::read_segment_bytes;
 pub use scan::ArchiveScan;
 pub use segment::TornTail;
@@ -112,7 +116,13 @@ impl EventArchive {
     /// Opens the archive in `data_dir/archive/` (creating it), recovering the active segment after a
     /// crash (see [`EventArchive::torn_tail`]).
     pub fn open(data_dir: &Path, cfg: ArchiveConfig) -> Result<Self, StoreError> {
-        let dir = data_dir.join(ARCHIVE_DIR);
+        Self::open_dir(&data_dir.join(ARCHIVE_DIR), cfg)
+    }
+
+    /// Opens segments in `dir` itself (creating it): for a log kept elsewhere than the data
+    /// directory's `archive/`, such as the node's ingest journal when the archive is off.
+    pub fn open_dir(dir: &Path, cfg: ArchiveConfig) -> Result<Self, StoreError> {
+        let dir = dir.to_owned();
         std::fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
         let range = zstd::compression_level_range();
         let level = cfg.zstd_level.clamp(*range.start(), *range.end());
@@ -122,12 +132,12 @@ impl EventArchive {
         let next_seq = files.last().map_or(1, |(seq, _)| seq.saturating_add(1));
         let last = files.pop();
         let mut sealed = Vec::with_capacity(files.len() + 1);
-        for (_, path) in files {
-            sealed.push(segment::open_sealed(path)?);
+        for (seq, path) in files {
+            sealed.push(segment::open_sealed(path, seq)?);
         }
         let (active, torn_tail) = match last {
             None => (None, None),
-            Some((_, path)) => match segment::open_last(path)? {
+            Some((seq, path)) => match segment::open_last(path, seq)? {
                 LastSegment::Sealed(s) => {
                     sealed.push(s);
                     (None, None)
@@ -159,34 +169,8 @@ impl EventArchive {
     /// Appends a batch: one compressed frame (several past 8 MiB of JSON). The batch is on disk (in
     /// the operating system's cache) when this returns; [`EventArchive::sync`] makes it durable.
     pub fn append(&mut self, events: &[Event]) -> Result<(), StoreError> {
-        for chunk in chunk_events(events)? {
-            self.roll_if_needed(&chunk)?;
-            let payload = self
-                .compressor
-                .compress(&chunk.lines)
-                .map_err(StoreError::io(&self.dir))?;
-            let header = FrameHeader::new(
-                &payload,
-                chunk.lines.len() as u32,
-                chunk.events,
-                chunk.received,
-            );
-            let active = match self.active.as_mut() {
-                Some(a) => a,
-                None => {
-                    let seq = self.take_seq();
-                    self.active
-                        .insert(segment::create(&self.dir, chunk.received.min, seq)?)
-                }
-            };
-            if let Err(e) = active.append_frame(&header, &payload) {
-                if let Some(a) = self.active.take() {
-                    self.sealed.push(a.abandon());
-                }
-                return Err(e);
-            }
-        }
-        Ok(())
+        let batch = journal::encode_with(&mut self.compressor, events)?;
+        self.append_encoded(&batch).map(drop)
     }
 
     /// Flushes the active segment to disk (fsync).
@@ -325,18 +309,18 @@ impl EventArchive {
         seq
     }
 
-    /// Seals the active segment if `chunk` would take it past the size or age limit.
-    fn roll_if_needed(&mut self, chunk: &Chunk) -> Result<(), StoreError> {
+    /// Seals the active segment if a frame of `uncompressed` bytes received over `received` would
+    /// take it past the size or age limit.
+    fn roll_if_needed(&mut self, uncompressed: u64, received: TimeRange) -> Result<(), StoreError> {
         let Some(active) = &self.active else {
             return Ok(());
         };
         let Some(range) = active.totals.received else {
             return Ok(());
         };
-        let too_big =
-            active.totals.uncompressed + chunk.lines.len() as u64 > self.cfg.segment_max_bytes;
+        let too_big = active.totals.uncompressed + uncompressed > self.cfg.segment_max_bytes;
         let too_old = age_micros(self.cfg.segment_max_age)
-            .is_some_and(|max| chunk.received.max.saturating_sub(range.min) >= max);
+            .is_some_and(|max| received.max.saturating_sub(range.min) >= max);
         if too_big || too_old {
             self.seal_active()?;
         }

@@ -188,6 +188,21 @@ pub(crate) fn totals_from_headers<R: Read + Seek>(r: R, end: u64) -> io::Result<
     }
 }
 
+/// The JSON lines of a frame whose payload passed its checksum: decompressed, at most the size the
+/// header declares, and exactly that size.
+pub(crate) fn decompress_frame(header: &FrameHeader, payload: &[u8]) -> Result<Vec<u8>, String> {
+    let lines = zstd::bulk::decompress(payload, header.uncompressed_len as usize)
+        .map_err(|e| format!("decompression failed: {e}"))?;
+    if lines.len() != header.uncompressed_len as usize {
+        return Err(format!(
+            "frame decompressed to {} bytes, header says {}",
+            lines.len(),
+            header.uncompressed_len
+        ));
+    }
+    Ok(lines)
+}
+
 /// The events of one segment whose receive time lies in `[since, until)` (microseconds), in file
 /// order, with one error per damaged frame or record.
 pub(crate) struct SegmentEvents<R> {
@@ -316,27 +331,10 @@ impl<R: Read + Seek> SegmentEvents<R> {
                             self.corrupt(offset, "frame payload checksum mismatch".into())
                         ));
                     }
-                    let lines = match zstd::bulk::decompress(
-                        &self.payload,
-                        header.uncompressed_len as usize,
-                    ) {
+                    let lines = match decompress_frame(&header, &self.payload) {
                         Ok(lines) => lines,
-                        Err(e) => {
-                            return Some(Err(
-                                self.corrupt(offset, format!("decompression failed: {e}"))
-                            ));
-                        }
+                        Err(reason) => return Some(Err(self.corrupt(offset, reason))),
                     };
-                    if lines.len() != header.uncompressed_len as usize {
-                        return Some(Err(self.corrupt(
-                            offset,
-                            format!(
-                                "frame decompressed to {} bytes, header says {}",
-                                lines.len(),
-                                header.uncompressed_len
-                            ),
-                        )));
-                    }
                     self.lines = lines;
                     self.line_pos = 0;
                     self.record = 0;

@@ -14,6 +14,8 @@ use crate::StoreError;
 #[derive(Debug, Clone)]
 pub(crate) struct Sealed {
     pub path: PathBuf,
+    /// Its sequence number (from the file name).
+    pub seq: u64,
     /// Where its frames end (before the footer, if any).
     pub frames_end: u64,
     pub file_len: u64,
@@ -24,6 +26,8 @@ pub(crate) struct Sealed {
 /// The segment being appended to.
 pub(crate) struct Active {
     pub path: PathBuf,
+    /// Its sequence number (from the file name).
+    pub seq: u64,
     pub file: File,
     /// Bytes written (= where the next frame goes).
     pub len: u64,
@@ -75,7 +79,7 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreErro
 }
 
 /// Describes a segment that will not be written to.
-pub(crate) fn open_sealed(path: PathBuf) -> Result<Sealed, StoreError> {
+pub(crate) fn open_sealed(path: PathBuf, seq: u64) -> Result<Sealed, StoreError> {
     let mut file = File::open(&path).map_err(StoreError::io(&path))?;
     let file_len = file.metadata().map_err(StoreError::io(&path))?.len();
     let (end, footer) = frames_end(&mut file, file_len).map_err(StoreError::io(&path))?;
@@ -88,6 +92,7 @@ pub(crate) fn open_sealed(path: PathBuf) -> Result<Sealed, StoreError> {
     };
     Ok(Sealed {
         path,
+        seq,
         frames_end: end,
         file_len,
         totals,
@@ -114,7 +119,7 @@ pub(crate) enum LastSegment {
 /// payload checksum) from the start; at the first bad one, if no valid frame follows it the bad bytes
 /// are a torn write and are cut off. If a valid frame does follow, the damage is not a torn write:
 /// the file is left untouched and treated as sealed, so nothing readable is destroyed.
-pub(crate) fn open_last(path: PathBuf) -> Result<LastSegment, StoreError> {
+pub(crate) fn open_last(path: PathBuf, seq: u64) -> Result<LastSegment, StoreError> {
     let io = |e| StoreError::Io {
         path: path.clone(),
         source: e,
@@ -127,7 +132,7 @@ pub(crate) fn open_last(path: PathBuf) -> Result<LastSegment, StoreError> {
     let file_len = file.metadata().map_err(io)?.len();
     let (_, footer) = frames_end(&mut file, file_len).map_err(io)?;
     if footer.is_some() {
-        return open_sealed(path).map(LastSegment::Sealed);
+        return open_sealed(path, seq).map(LastSegment::Sealed);
     }
     if file_len < FILE_HEADER_LEN {
         // Crashed while creating it: start it again if what is there is a prefix of our header.
@@ -135,7 +140,7 @@ pub(crate) fn open_last(path: PathBuf) -> Result<LastSegment, StoreError> {
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         std::io::Read::read_exact(&mut file, &mut head).map_err(io)?;
         if !file_header().starts_with(&head) {
-            return open_sealed(path).map(LastSegment::Sealed);
+            return open_sealed(path, seq).map(LastSegment::Sealed);
         }
         file.set_len(0).map_err(io)?;
         file.seek(SeekFrom::Start(0)).map_err(io)?;
@@ -149,6 +154,7 @@ pub(crate) fn open_last(path: PathBuf) -> Result<LastSegment, StoreError> {
         return Ok(LastSegment::Active(
             Active {
                 path,
+                seq,
                 file,
                 len: FILE_HEADER_LEN,
                 totals: Totals::default(),
@@ -157,7 +163,7 @@ pub(crate) fn open_last(path: PathBuf) -> Result<LastSegment, StoreError> {
         ));
     }
     if !has_valid_file_header(&mut file, file_len) {
-        return open_sealed(path).map(LastSegment::Sealed);
+        return open_sealed(path, seq).map(LastSegment::Sealed);
     }
 
     let mut totals = Totals::default();
@@ -176,7 +182,7 @@ pub(crate) fn open_last(path: PathBuf) -> Result<LastSegment, StoreError> {
                     torn = true;
                     break;
                 } else {
-                    return open_sealed(path).map(LastSegment::Sealed);
+                    return open_sealed(path, seq).map(LastSegment::Sealed);
                 }
             }
             Step::Damaged { resume: None, .. } => {
@@ -185,7 +191,7 @@ pub(crate) fn open_last(path: PathBuf) -> Result<LastSegment, StoreError> {
             }
             Step::Damaged {
                 resume: Some(_), ..
-            } => return open_sealed(path).map(LastSegment::Sealed),
+            } => return open_sealed(path, seq).map(LastSegment::Sealed),
         }
     }
     let tail = if torn || good_end < file_len {
@@ -203,6 +209,7 @@ pub(crate) fn open_last(path: PathBuf) -> Result<LastSegment, StoreError> {
     Ok(LastSegment::Active(
         Active {
             path,
+            seq,
             file,
             len: good_end,
             totals,
@@ -228,6 +235,7 @@ pub(crate) fn create(dir: &Path, first_micros: i64, seq: u64) -> Result<Active, 
     sync_dir(dir)?;
     Ok(Active {
         path,
+        seq,
         file,
         len: FILE_HEADER_LEN,
         totals: Totals::default(),
@@ -268,6 +276,7 @@ impl Active {
             file_len: self.len + footer.len() as u64,
             totals: Some(self.totals),
             path: self.path,
+            seq: self.seq,
         })
     }
 
@@ -279,6 +288,7 @@ impl Active {
             file_len: self.len,
             totals: Some(self.totals),
             path: self.path,
+            seq: self.seq,
         }
     }
 }
