@@ -18,7 +18,7 @@ use shield_intel::tlp::Tlp;
 use shield_server::intel::{
     INDICATORS, IndicatorLoad, IndicatorSetBuilder, ensure_default_collections,
 };
-use shield_store::intel::{IncomingObject, IntelWrite, ObjectQuery, Provenance, Reader};
+use shield_store::intel::{BulkWrite, IncomingObject, ObjectQuery, Provenance, Reader};
 use shield_store::{IntelStore, Role, SqliteStore};
 
 /// Intel commands.
@@ -364,8 +364,10 @@ pub(crate) fn import_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Imports one source; returns (added, already stored, problems). Lists are converted and stored
-/// batch by batch, so a list of millions of indicators never has all its STIX objects in memory.
+/// Imports one source; returns (added, already stored, problems). Each source is stored in one
+/// transaction ([`IntelStore::put_bulk`]). The indicators of a list are built on worker threads
+/// while this thread writes them, so a list of millions of indicators never has all its STIX
+/// objects in memory, and building them runs beside the store's writer.
 fn import_file(
     store: &SqliteStore,
     collection: &str,
@@ -382,8 +384,15 @@ fn import_file(
     };
     let Some(text) = list_text else {
         let (objects, problems, derived) = objects_of(file, tlp);
-        let (added, duplicates) =
-            store_objects(store, collection, objects, file, org, tlp, derived)?;
+        let (added, duplicates) = store_objects(
+            store,
+            collection,
+            &mut objects.into_iter().map(IncomingObject::new),
+            file,
+            org,
+            tlp,
+            derived,
+        )?;
         return Ok((added, duplicates, problems));
     };
     let name = file.display().to_string();
@@ -391,24 +400,117 @@ fn import_file(
     drop(text);
     let mut problems: Vec<String> = list.errors.iter().map(ToString::to_string).collect();
     let now = Timestamp::now();
-    let (mut added, mut duplicates) = (0, 0);
-    for chunk in list.entries.chunks(STORE_BATCH) {
-        let mut objects = Vec::with_capacity(chunk.len());
-        for entry in chunk {
-            match indicator_for_ioc(&entry.ioc, now, entry.comment.as_deref(), &[], Some(tlp)) {
-                Ok(o) => objects.push(o),
-                Err(e) => problems.push(format!("{name}:{}: {e}", entry.line)),
-            }
-        }
-        let (a, d) = store_objects(store, collection, objects, file, org, tlp, true)?;
-        added += a;
-        duplicates += d;
-    }
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
+    let (sender, receiver) =
+        std::sync::mpsc::sync_channel::<(usize, Vec<IncomingObject>)>(4 * workers);
+    let entries = &list.entries;
+    let chunks = entries.len().div_ceil(BUILD_CHUNK);
+    let (stored, built) = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                let sender = sender.clone();
+                let name = &name;
+                scope.spawn(move || {
+                    let mut problems = Vec::new();
+                    // Worker w builds chunks w, w + workers, …
+                    for chunk in (worker..chunks).step_by(workers) {
+                        let start = chunk * BUILD_CHUNK;
+                        let part = &entries[start..(start + BUILD_CHUNK).min(entries.len())];
+                        let mut objects = Vec::with_capacity(part.len());
+                        for entry in part {
+                            match indicator_for_ioc(
+                                &entry.ioc,
+                                now,
+                                entry.comment.as_deref(),
+                                &[],
+                                Some(tlp),
+                            ) {
+                                Ok(o) => objects.push(IncomingObject::new(o)),
+                                Err(e) => problems.push(format!("{name}:{}: {e}", entry.line)),
+                            }
+                        }
+                        if sender.send((chunk, objects)).is_err() {
+                            break; // the writer failed; its error is reported
+                        }
+                    }
+                    problems
+                })
+            })
+            .collect();
+        drop(sender);
+        let stored = store_objects(
+            store,
+            collection,
+            &mut InOrder::new(receiver.iter()),
+            file,
+            org,
+            tlp,
+            true,
+        );
+        // A failed write drops the receiver, so the workers stop.
+        drop(receiver);
+        let built: Vec<Vec<String>> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect();
+        (stored, built)
+    });
+    let (added, duplicates) = stored?;
+    problems.extend(built.into_iter().flatten());
     Ok((added, duplicates, problems))
 }
 
-/// Objects stored per transaction.
-const STORE_BATCH: usize = 100_000;
+/// Indicators built (and handed to the writer) at a time by one worker.
+const BUILD_CHUNK: usize = 2048;
+
+/// The objects of numbered chunks, in chunk order whatever order the chunks arrive in: a list
+/// is stored as if read line by line (the first of two lines with the same indicator wins).
+struct InOrder<I> {
+    chunks: I,
+    next: usize,
+    waiting: std::collections::BTreeMap<usize, Vec<IncomingObject>>,
+    current: std::vec::IntoIter<IncomingObject>,
+}
+
+impl<I: Iterator<Item = (usize, Vec<IncomingObject>)>> InOrder<I> {
+    fn new(chunks: I) -> Self {
+        InOrder {
+            chunks,
+            next: 0,
+            waiting: std::collections::BTreeMap::new(),
+            current: Vec::new().into_iter(),
+        }
+    }
+}
+
+impl<I: Iterator<Item = (usize, Vec<IncomingObject>)>> Iterator for InOrder<I> {
+    type Item = IncomingObject;
+
+    fn next(&mut self) -> Option<IncomingObject> {
+        loop {
+            if let Some(object) = self.current.next() {
+                return Some(object);
+            }
+            let chunk = match self.waiting.remove(&self.next) {
+                Some(chunk) => chunk,
+                None => loop {
+                    let Some((index, chunk)) = self.chunks.next() else {
+                        // Every sender is gone: what is left (nothing, unless a worker
+                        // stopped early) in chunk order.
+                        let (_, chunk) = self.waiting.pop_first()?;
+                        break chunk;
+                    };
+                    if index == self.next {
+                        break chunk;
+                    }
+                    self.waiting.insert(index, chunk);
+                },
+            };
+            self.next += 1;
+            self.current = chunk.into_iter();
+        }
+    }
+}
 
 /// Reads one import source into STIX objects, with a message per problem (naming file and place),
 /// and whether the objects were derived here from plain IOCs (ids from the IOC, fresh timestamps):
@@ -504,12 +606,13 @@ fn stix_values(values: Vec<Value>, name: &str, problems: &mut Vec<String>) -> Ve
         .collect()
 }
 
-/// Stores objects in batches; returns (added, duplicates). With `skip_known`, objects whose id is
-/// already in the collection (in a version the importing organisation may see) count as duplicates.
+/// Stores objects in one transaction; returns (added, duplicates). With `skip_known`, objects
+/// whose id is already in the collection (in a version the importing organisation may see, or
+/// earlier in this import) count as duplicates.
 fn store_objects(
     store: &SqliteStore,
     collection: &str,
-    objects: Vec<StixObject>,
+    objects: &mut dyn Iterator<Item = IncomingObject>,
     file: &Path,
     org: &str,
     tlp: Tlp,
@@ -519,23 +622,9 @@ fn store_objects(
         .collection(collection)?
         .map(|c| c.id)
         .with_context(|| format!("no collection '{collection}'"))?;
-    let (mut added, mut duplicates) = (0, 0);
-    let mut objects = objects.into_iter().peekable();
-    while objects.peek().is_some() {
-        let mut batch: Vec<StixObject> = objects.by_ref().take(STORE_BATCH).collect();
-        if skip_known {
-            let known = known_ids(store, &id, org, &batch)?;
-            let before = batch.len();
-            batch.retain(|o| !known.contains(o.id()));
-            duplicates += before - batch.len();
-            if batch.is_empty() {
-                continue;
-            }
-        }
-        let batch: Vec<IncomingObject> = batch.into_iter().map(IncomingObject::new).collect();
-        let report = store.put_objects(&IntelWrite {
-            collection: id.clone(),
-            objects: batch,
+    let report = store.put_bulk(
+        &BulkWrite {
+            collection: id,
             provenance: Provenance {
                 source: format!("import:{}", file.display()),
                 org: org.to_owned(),
@@ -543,32 +632,12 @@ fn store_objects(
                 shared_with: Vec::new(),
             },
             received: Utc::now(),
-            status_id: None,
-        })?;
-        added += report.added();
-        duplicates += report.duplicates();
-    }
-    Ok((added, duplicates))
-}
-
-/// The ids among `objects` that `collection` already holds in a version `org` may see.
-fn known_ids(
-    store: &SqliteStore,
-    collection: &str,
-    org: &str,
-    objects: &[StixObject],
-) -> anyhow::Result<std::collections::HashSet<String>> {
-    let reader = Reader::new(org, Role::Admin, "cli");
-    let mut known = std::collections::HashSet::new();
-    for chunk in objects.chunks(200) {
-        let mut q = ObjectQuery::new(collection.to_owned());
-        q.ids = chunk.iter().map(|o| o.id().to_owned()).collect();
-        q.limit = shield_store::intel::MAX_INTEL_PAGE;
-        q.with_json = false;
-        let page = store.query_objects(&reader, &q)?;
-        known.extend(page.objects.into_iter().map(|o| o.id));
-    }
-    Ok(known)
+            skip_known_ids: skip_known,
+        },
+        objects,
+    )?;
+    let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Ok((count(report.added), count(report.duplicates)))
 }
 
 /// Every current object of a collection that `reader` may see.
