@@ -184,6 +184,27 @@ write = ["role:peer"]
     let sightings = sightings["objects"].as_array().cloned().unwrap_or_default();
     assert_eq!(sightings.len(), 1, "{sightings:?}");
     assert_eq!(sightings[0]["sighting_of_ref"], id);
+
+    // A path under /taxii2/ that is no TAXII resource: a TAXII error resource, not the node's 404.
+    let r = client()
+        .get(format!("{base}/taxii2/shield/no-such-endpoint/"))
+        .basic_auth("soc-client", Some(ADMIN))
+        .header("Accept", TAXII)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let media = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(media.starts_with("application/taxii+json"), "{media}");
+    let error: Value = r.json().await.unwrap();
+    assert_eq!(error["http_status"], "404", "{error}");
+    assert!(
+        error["description"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-endpoint"),
+        "{error}"
+    );
     node.stop();
 }
 
@@ -197,7 +218,8 @@ async fn taxii_can_be_switched_off() {
         &["--config", config.to_str().unwrap()],
         &[],
     );
-    let (status, _) = taxii_get(&format!("{}/taxii2/", node.url), ADMIN).await;
+    let (status, body) = taxii_get(&format!("{}/taxii2/", node.url), ADMIN).await;
     assert_eq!(status, 404);
+    assert_eq!(body["http_status"], "404", "a TAXII error resource: {body}");
     node.stop();
 }

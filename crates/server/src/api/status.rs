@@ -301,6 +301,17 @@ pub async fn audit(
 }
 
 /// Unknown routes: a 404 in the stable error shape.
-pub async fn not_found(uri: Uri) -> ApiError {
-    ApiError::not_found(format!("no route {}", uri.path()))
+pub async fn not_found(uri: Uri) -> Response {
+    let path: String = uri.path().chars().take(MAX_PATH_ECHO).collect();
+    // TAXII clients expect a TAXII error resource under the TAXII prefix (also when TAXII is off).
+    if path == "/taxii2" || path.starts_with("/taxii2/") {
+        return shield_federation::taxii::TaxiiError::not_found(format!(
+            "no TAXII resource at '{path}'"
+        ))
+        .into_response();
+    }
+    ApiError::not_found(format!("no route {path}")).into_response()
 }
+
+/// Longest part of an unknown path repeated in a 404, in characters.
+const MAX_PATH_ECHO: usize = 200;
