@@ -285,20 +285,7 @@ impl TaxiiClient {
             body.extend_from_slice(&chunk);
         }
         if !status.is_success() {
-            let error: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
-            let field = |name: &str| {
-                error
-                    .as_ref()
-                    .and_then(|e| e.get(name))
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            };
-            return Err(FederationError::Server {
-                url: url.to_string(),
-                status: status.as_u16(),
-                title: field("title"),
-                description: field("description"),
-            });
+            return Err(server_error(url, status.as_u16(), &body));
         }
         Ok((headers, body))
     }
@@ -646,20 +633,7 @@ impl TaxiiClient {
                     break;
                 }
             }
-            let error: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
-            let field = |name: &str| {
-                error
-                    .as_ref()
-                    .and_then(|e| e.get(name))
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            };
-            return Err(FederationError::Server {
-                url: url.to_string(),
-                status,
-                title: field("title"),
-                description: field("description"),
-            });
+            return Err(server_error(&url, status, &body));
         }
         Ok(EventStream {
             url,
@@ -686,6 +660,25 @@ impl From<TaxiiError> for FederationError {
             title: Some(e.title.clone()),
             description: e.description.clone(),
         }
+    }
+}
+
+/// A non-success answer: its status, and the TAXII error resource's title and description when
+/// the body is one.
+fn server_error(url: &Url, status: u16, body: &[u8]) -> FederationError {
+    let error: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let field = |name: &str| {
+        error
+            .as_ref()
+            .and_then(|e| e.get(name))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    FederationError::Server {
+        url: url.to_string(),
+        status,
+        title: field("title"),
+        description: field("description"),
     }
 }
 

@@ -43,31 +43,8 @@ pub fn spawn_push_tasks(
             // The peer subscribes to this node's live feed instead.
             continue;
         }
-        let token = peer
-            .token
-            .as_ref()
-            .map(|s| s.0.clone())
-            .or_else(|| peer.token_env.as_deref().and_then(env));
-        let client = match TaxiiClient::new(ClientOptions {
-            credentials: token.map_or(Credentials::None, Credentials::Bearer),
-            timeout: Duration::from_secs(30),
-            ..ClientOptions::default()
-        }) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(
-                    "federation: peer {}: cannot build the client: {e}",
-                    peer.name
-                );
-                continue;
-            }
-        };
-        let url = match shield_federation::client::Url::parse(&peer.url) {
-            Ok(u) => u,
-            Err(e) => {
-                tracing::error!("federation: peer {}: url: {e}", peer.name);
-                continue;
-            }
+        let Some((client, url)) = peer_client(peer, env, Duration::from_secs(30)) else {
+            continue;
         };
         let pusher = Pusher {
             state: Arc::clone(state),
@@ -82,6 +59,36 @@ pub fn spawn_push_tasks(
         tasks.push(tokio::spawn(pusher.run(shutdown.clone())));
     }
     tasks
+}
+
+/// The TAXII client (bearer token from the peer's `token` or `token_env`) and base URL for
+/// `peer`; `None`, logged, when either cannot be made.
+pub(super) fn peer_client(
+    peer: &PeerConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    timeout: Duration,
+) -> Option<(TaxiiClient, shield_federation::client::Url)> {
+    let token = peer
+        .token
+        .as_ref()
+        .map(|s| s.0.clone())
+        .or_else(|| peer.token_env.as_deref().and_then(env));
+    let client = TaxiiClient::new(ClientOptions {
+        credentials: token.map_or(Credentials::None, Credentials::Bearer),
+        timeout,
+        ..ClientOptions::default()
+    })
+    .map_err(|e| {
+        tracing::error!(
+            "federation: peer {}: cannot build the client: {e}",
+            peer.name
+        );
+    })
+    .ok()?;
+    let url = shield_federation::client::Url::parse(&peer.url)
+        .map_err(|e| tracing::error!("federation: peer {}: url: {e}", peer.name))
+        .ok()?;
+    Some((client, url))
 }
 
 struct Pusher {

@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::json;
 use shield_federation::FederationError;
-use shield_federation::client::{ClientOptions, Credentials, TaxiiClient, Url};
+use shield_federation::client::{TaxiiClient, Url};
 use shield_federation::feed::{PageSink, PullSource, pull_pages};
 use shield_federation::peer::{PeerConfig, Transport};
 use shield_federation::signing::{ProvenanceError, verify};
@@ -33,6 +33,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::Federation;
+use super::egress::peer_client;
 use super::ingress::PeerAdmission;
 use crate::state::SharedState;
 
@@ -163,31 +164,8 @@ pub fn spawn_intake_tasks(
         if peer.transport == Transport::Push && interval == 0 {
             continue;
         }
-        let token = peer
-            .token
-            .as_ref()
-            .map(|s| s.0.clone())
-            .or_else(|| peer.token_env.as_deref().and_then(env));
-        let client = match TaxiiClient::new(ClientOptions {
-            credentials: token.map_or(Credentials::None, Credentials::Bearer),
-            timeout: Duration::from_secs(60),
-            ..ClientOptions::default()
-        }) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(
-                    "federation: peer {}: cannot build the client: {e}",
-                    peer.name
-                );
-                continue;
-            }
-        };
-        let url = match Url::parse(&peer.url) {
-            Ok(u) => u,
-            Err(e) => {
-                tracing::error!("federation: peer {}: url: {e}", peer.name);
-                continue;
-            }
+        let Some((client, url)) = peer_client(peer, env, Duration::from_secs(60)) else {
+            continue;
         };
         for collection in &peer.pull_collections {
             let intake = Intake {

@@ -251,37 +251,7 @@ impl EventArchive {
         &mut self,
         position: FramePosition,
     ) -> Result<RetentionReport, StoreError> {
-        let mut report = RetentionReport::default();
-        let mut kept = Vec::with_capacity(self.sealed.len());
-        let mut first_error = None;
-        for s in std::mem::take(&mut self.sealed) {
-            if s.seq >= position.segment {
-                kept.push(s);
-                continue;
-            }
-            match std::fs::remove_file(&s.path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    first_error.get_or_insert(StoreError::Io {
-                        path: s.path.clone(),
-                        source: e,
-                    });
-                    kept.push(s);
-                }
-                _ => {
-                    report.segments_deleted += 1;
-                    report.events_deleted += s.totals.map_or(0, |t| t.events);
-                    report.bytes_deleted += s.file_len;
-                }
-            }
-        }
-        self.sealed = kept;
-        if report.segments_deleted > 0 {
-            segment::sync_dir(&self.dir)?;
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(report),
-        }
+        self.delete_sealed_where(|s| s.seq < position.segment)
     }
 }
 

@@ -195,20 +195,28 @@ impl EventArchive {
                 self.seal_active()?;
             }
         }
-        let mut report = RetentionReport::default();
         let Some(retention) = age_micros(self.cfg.retention) else {
-            return Ok(report);
+            return Ok(RetentionReport::default());
         };
         let cutoff = now_us.saturating_sub(retention);
+        self.delete_sealed_where(|s| match s.totals {
+            Some(t) => t.received.is_none_or(|r| r.max < cutoff),
+            // Not a readable segment: its age is unknown, so it is left to the operator.
+            None => false,
+        })
+    }
+
+    /// Deletes the sealed segments `expired` selects (a segment whose file cannot be removed is
+    /// kept, and the first such error is returned after the others are deleted).
+    pub(crate) fn delete_sealed_where(
+        &mut self,
+        expired: impl Fn(&Sealed) -> bool,
+    ) -> Result<RetentionReport, StoreError> {
+        let mut report = RetentionReport::default();
         let mut kept = Vec::with_capacity(self.sealed.len());
         let mut first_error = None;
         for s in std::mem::take(&mut self.sealed) {
-            let expired = match s.totals {
-                Some(t) => t.received.is_none_or(|r| r.max < cutoff),
-                // Not a readable segment: its age is unknown, so it is left to the operator.
-                None => false,
-            };
-            if !expired {
+            if !expired(&s) {
                 kept.push(s);
                 continue;
             }
@@ -231,10 +239,10 @@ impl EventArchive {
         if report.segments_deleted > 0 {
             segment::sync_dir(&self.dir)?;
         }
-        if let Some(e) = first_error {
-            return Err(e);
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(report),
         }
-        Ok(report)
     }
 
     /// The events received in `[since, until)` (either bound optional), oldest segment first.
