@@ -58,7 +58,9 @@ pub struct Hit<'a> {
     /// The event's own time, when it has one.
     pub timestamp: Option<DateTime<Utc>>,
     /// The event payload as read.
-    pub event: &'a Value,
+    pub event: HitEvent<'a>,
+    /// The host the event was logged on (see [`computer_of`]).
+    pub computer: Option<&'a str>,
     /// For Sigma hits: the values of the fields the rule names, as found in the event; for intel
     /// hits: the detector's details (the matched values, TLP).
     pub fields: Option<&'a Map<String, Value>>,
@@ -71,13 +73,33 @@ pub struct Hit<'a> {
 /// Fields that name the host an event was logged on, most specific first.
 const COMPUTER_FIELDS: [&str; 5] = ["Computer", "host.name", "hostname", "host", "computer_name"];
 
-impl Hit<'_> {
-    /// The host the event was logged on: the Windows `Computer`, else `host.name`, `hostname`, …
-    pub fn computer(&self) -> Option<&str> {
-        COMPUTER_FIELDS
-            .iter()
-            .find_map(|name| shield_event::field::lookup(self.event, name)?.as_str())
+/// The event a hit fired on.
+#[derive(Debug, Clone, Copy)]
+pub enum HitEvent<'a> {
+    /// The decoded payload.
+    Value(&'a Value),
+    /// The payload's JSON text exactly as read (one NDJSON line, a JSON object, without its line
+    /// end), which a sink can copy instead of encoding the payload again. The hunt decodes the line
+    /// only to match it: an event that hits is not kept decoded.
+    Json(&'a str),
+}
+
+impl HitEvent<'_> {
+    /// The payload, decoded (from the text for [`HitEvent::Json`]; `Null` if it does not decode,
+    /// which cannot happen for text the hunt read).
+    pub fn to_value(&self) -> Value {
+        match self {
+            HitEvent::Value(v) => (*v).clone(),
+            HitEvent::Json(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        }
     }
+}
+
+/// The host an event was logged on: the Windows `Computer`, else `host.name`, `hostname`, …
+pub fn computer_of(event: &Value) -> Option<&str> {
+    COMPUTER_FIELDS
+        .iter()
+        .find_map(|name| shield_event::field::lookup(event, name)?.as_str())
 }
 
 /// Receives hits in output order. Called from one thread only (the one that called [`crate::hunt`]).
@@ -116,33 +138,21 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn hit(event: &Value) -> Hit<'_> {
-        Hit {
-            kind: HitKind::Sigma,
-            rule: HitRule {
-                id: "r",
-                title: "T",
-                level: Level::Low,
-                tags: &[],
-            },
-            path: "f",
-            record_id: None,
-            timestamp: None,
-            event,
-            fields: None,
-            logsource: None,
-            correlation: None,
-        }
-    }
-
     #[test]
     fn computer_is_found_in_windows_and_generic_layouts() {
         let windows = json!({"Event": {"System": {"Computer": "DC01.corp"}}});
-        assert_eq!(hit(&windows).computer(), Some("DC01.corp"));
+        assert_eq!(computer_of(&windows), Some("DC01.corp"));
         let ecs = json!({"host": {"name": "web-1"}});
-        assert_eq!(hit(&ecs).computer(), Some("web-1"));
+        assert_eq!(computer_of(&ecs), Some("web-1"));
         let syslog = json!({"hostname": "fw"});
-        assert_eq!(hit(&syslog).computer(), Some("fw"));
-        assert_eq!(hit(&json!({"a": 1})).computer(), None);
+        assert_eq!(computer_of(&syslog), Some("fw"));
+        assert_eq!(computer_of(&json!({"a": 1})), None);
+    }
+
+    #[test]
+    fn a_hit_event_decodes_from_either_form() {
+        let value = json!({"a": [1, "x"]});
+        assert_eq!(HitEvent::Value(&value).to_value(), value);
+        assert_eq!(HitEvent::Json(r#"{"a": [1, "x"]}"#).to_value(), value);
     }
 }

@@ -52,7 +52,7 @@ mod source;
 mod summary;
 
 pub use error::HuntError;
-pub use hit::{Hit, HitKind, HitRule, HitSink};
+pub use hit::{Hit, HitEvent, HitKind, HitRule, HitSink, computer_of};
 pub use options::HuntOptions;
 pub use progress::{NoProgress, Progress};
 pub use rules::LoadedRules;

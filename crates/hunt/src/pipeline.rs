@@ -142,7 +142,8 @@ fn read_jobs(
         if cancelled.load(Ordering::Relaxed) {
             return;
         }
-        read_batches(&job.path, batch_size, |batch: Batch| {
+        let buffer = || scanner.text_buffer();
+        read_batches(&job.path, batch_size, buffer, |batch: Batch| {
             let (tx, rx) = bounded(1);
             if job.lane.send(rx).is_err() {
                 return false; // the writer stopped

@@ -9,7 +9,7 @@ use shield_event::parse::discover_files;
 use shield_event::{AlertKind, Detector, Event, Location, ParseError};
 use shield_sigma::SigmaDetector;
 
-use crate::hit::{Hit, HitKind, HitRule, HitSink};
+use crate::hit::{Hit, HitEvent, HitKind, HitRule, HitSink, computer_of};
 use crate::scan::{DetectorHit, Scanned, Scanner};
 use crate::summary::tactic_mask;
 use crate::{HuntError, HuntOptions, HuntSummary, LoadedRules, Progress, pipeline};
@@ -86,7 +86,11 @@ pub fn hunt_with_rules(
         &scanner,
         opts.effective_threads(),
         opts.batch_size,
-        |index, scanned| writer.write(&files, index, scanned),
+        |index, scanned| {
+            let text = writer.write(&files, index, scanned)?;
+            scanner.recycle_text(text);
+            Ok(())
+        },
     )?;
     writer.end_file();
     writer.correlate(opts)?;
@@ -116,12 +120,13 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// Writes one batch's hits; gives back the batch's text buffer.
     fn write(
         &mut self,
         files: &[PathBuf],
         index: usize,
         scanned: Scanned,
-    ) -> Result<(), HuntError> {
+    ) -> Result<Vec<u8>, HuntError> {
         if self.current.is_some_and(|(i, _)| i != index) {
             self.end_file();
         }
@@ -144,7 +149,7 @@ impl Writer<'_> {
             while let Some(d) = detector_hits.next_if(|d| d.event < hit.event) {
                 self.write_detector_hit(d, &scanned, &path)?;
             }
-            let Some(event) = scanned.hit_events.get(hit.event) else {
+            let Some(origin) = scanned.origin(hit.event, &path) else {
                 continue;
             };
             let info = compiled.rule(hit.rule.rule);
@@ -156,14 +161,11 @@ impl Writer<'_> {
                     level: info.level,
                     tags: &info.tags,
                 },
-                path: event
-                    .meta
-                    .source
-                    .as_ref()
-                    .map_or(path.as_ref(), |s| s.path.as_ref()),
-                record_id: event.meta.source.as_ref().and_then(|s| s.record_id),
-                timestamp: event.meta.timestamp,
-                event: &event.data,
+                path: origin.path,
+                record_id: origin.record_id,
+                timestamp: origin.timestamp,
+                event: origin.event,
+                computer: origin.computer,
                 fields: Some(&hit.fields),
                 logsource: compiled.matched_logsource(&hit.rule),
                 correlation: None,
@@ -183,7 +185,7 @@ impl Writer<'_> {
             }
         }
         self.progress.advance(scanned.bytes, scanned.events);
-        Ok(())
+        Ok(scanned.text)
     }
 
     /// Writes one hit of a further detector (an indicator that matched an event).
@@ -193,7 +195,7 @@ impl Writer<'_> {
         scanned: &Scanned,
         path: &str,
     ) -> Result<(), HuntError> {
-        let Some(event) = scanned.hit_events.get(hit.event) else {
+        let Some(origin) = scanned.origin(hit.event, path) else {
             return Ok(());
         };
         let rule = &hit.alert.rule;
@@ -205,10 +207,11 @@ impl Writer<'_> {
                 level: rule.level,
                 tags: &rule.tags,
             },
-            path: event.meta.source.as_ref().map_or(path, |s| s.path.as_ref()),
-            record_id: event.meta.source.as_ref().and_then(|s| s.record_id),
-            timestamp: event.meta.timestamp,
-            event: &event.data,
+            path: origin.path,
+            record_id: origin.record_id,
+            timestamp: origin.timestamp,
+            event: origin.event,
+            computer: origin.computer,
             fields: hit.alert.details.as_object(),
             logsource: None,
             correlation: None,
@@ -269,7 +272,8 @@ impl Writer<'_> {
                 path: alert.source.path.as_deref().unwrap_or(""),
                 record_id: alert.source.record_id,
                 timestamp: alert.event_time,
-                event: &alert.event,
+                event: HitEvent::Value(&alert.event),
+                computer: computer_of(&alert.event),
                 fields: None,
                 logsource: None,
                 correlation: Some(&alert.details).filter(|d| !Value::is_null(d)),

@@ -11,13 +11,20 @@
 
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use shield_event::parse::{decode_ndjson_line_into, ndjson_event, parse_ndjson_line};
-use shield_event::{Alert, AlertKind, Detector, Event, Level, ParseError};
+use shield_event::time::event_time;
+use shield_event::{Alert, AlertKind, Detector, Event, Level, ParseContext, ParseError};
 use shield_sigma::{CompiledRuleSet, MatchScratch, RuleMatch};
 
+use crate::hit::{HitEvent, computer_of};
 use crate::rules::LoadedRules;
-use crate::source::{Batch, LineBatch};
+use crate::source::{Batch, LineBatch, LineSpan};
+
+/// Batch text buffers kept for reuse (a batch's text is a few megabytes: allocating it afresh for
+/// every batch costs page faults).
+const TEXT_POOL: usize = 16;
 
 /// Matches batches against the compiled rules, then the further detectors (the IOC sweep of
 /// `--intel`) on the same events. Shared by every matching task.
@@ -33,6 +40,8 @@ pub(crate) struct Scanner {
     detectors: Vec<Arc<dyn Detector>>,
     /// Detector alerts below this level are not reported.
     min_level: Option<Level>,
+    /// Batch text buffers, back from the writer for the readers.
+    texts: Mutex<Vec<Vec<u8>>>,
 }
 
 /// What a matching task reuses from one batch to the next.
@@ -41,6 +50,32 @@ struct TaskScratch {
     matcher: MatchScratch,
     /// The last NDJSON line decoded (its allocations are reused for the next).
     doc: Value,
+}
+
+/// An event with hits in a [`Scanned`] batch.
+pub(crate) enum HitSource {
+    /// A decoded event.
+    Event(Event),
+    /// An NDJSON line of [`Scanned::text`], not kept decoded: what a hit needs of it was taken
+    /// while it was.
+    Line {
+        /// Its JSON text in [`Scanned::text`], without line end or surrounding blanks.
+        start: usize,
+        end: usize,
+        /// 1-based line number.
+        number: u64,
+        timestamp: Option<DateTime<Utc>>,
+        computer: Option<Box<str>>,
+    },
+}
+
+/// Where a hit's event came from and what it holds, as a [`crate::Hit`] needs it.
+pub(crate) struct HitOrigin<'a> {
+    pub path: &'a str,
+    pub record_id: Option<u64>,
+    pub timestamp: Option<DateTime<Utc>>,
+    pub event: HitEvent<'a>,
+    pub computer: Option<&'a str>,
 }
 
 /// One hit of a further detector in a [`Scanned`] batch.
@@ -70,7 +105,9 @@ pub(crate) struct Scanned {
     /// The file could not be read at all.
     pub file_failed: Option<ParseError>,
     /// Events with at least one reported hit, in batch order.
-    pub hit_events: Vec<Event>,
+    pub hit_events: Vec<HitSource>,
+    /// The batch's text, for [`HitSource::Line`] (empty for other batches).
+    pub text: Vec<u8>,
     /// Hits, in (event, rule) order.
     pub hits: Vec<SigmaHit>,
     /// Further detectors' hits, in (event, detector, alert) order.
@@ -79,6 +116,39 @@ pub(crate) struct Scanned {
     pub feed: Vec<Event>,
     /// Bytes of the file this batch covers, when known.
     pub bytes: u64,
+}
+
+impl Scanned {
+    /// The origin of the hit event at `index`; `path` names the file when the event does not.
+    pub(crate) fn origin<'a>(&'a self, index: usize, path: &'a str) -> Option<HitOrigin<'a>> {
+        Some(match self.hit_events.get(index)? {
+            HitSource::Event(event) => HitOrigin {
+                path: event.meta.source.as_ref().map_or(path, |s| s.path.as_ref()),
+                record_id: event.meta.source.as_ref().and_then(|s| s.record_id),
+                timestamp: event.meta.timestamp,
+                event: HitEvent::Value(&event.data),
+                computer: computer_of(&event.data),
+            },
+            HitSource::Line {
+                start,
+                end,
+                number,
+                timestamp,
+                computer,
+            } => HitOrigin {
+                path,
+                record_id: Some(*number),
+                timestamp: *timestamp,
+                // Decoded as UTF-8 when it was matched; `None` cannot happen.
+                event: HitEvent::Json(
+                    self.text
+                        .get(*start..*end)
+                        .and_then(|t| std::str::from_utf8(t).ok())?,
+                ),
+                computer: computer.as_deref(),
+            },
+        })
+    }
 }
 
 impl Scanner {
@@ -100,6 +170,26 @@ impl Scanner {
             scratch: Mutex::new(Vec::new()),
             detectors,
             min_level,
+            texts: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A buffer for a batch's text: one the writer gave back, else a new one.
+    pub(crate) fn text_buffer(&self) -> Vec<u8> {
+        self.texts
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.pop())
+            .unwrap_or_default()
+    }
+
+    /// Takes back a batch's text once its hits are written.
+    pub(crate) fn recycle_text(&self, mut text: Vec<u8>) {
+        text.clear();
+        if let Ok(mut pool) = self.texts.lock() {
+            if pool.len() < TEXT_POOL {
+                pool.push(text);
+            }
         }
     }
 
@@ -152,10 +242,7 @@ impl Scanner {
                 self.rules
                     .matches_with(&scratch.doc, &mut scratch.matcher, matches);
                 if !matches.is_empty() {
-                    // A copy, so the decoded tree stays for the next line (cloning a map copies
-                    // its hash table as it is: cheaper than decoding the next line afresh).
-                    let event = ndjson_event(scratch.doc.clone(), span.number, &ctx);
-                    self.record(event, matches, false, out);
+                    self.record_line(&scratch.doc, line, span, matches, &ctx, out);
                 }
                 continue;
             }
@@ -169,6 +256,45 @@ impl Scanner {
                 }
             }
         }
+        out.text = batch.text;
+    }
+
+    /// Keeps an NDJSON line that matched (`doc` is its decoding) as a [`HitSource::Line`]: its
+    /// text stays where it is, and only what the hits need is taken from `doc`.
+    fn record_line(
+        &self,
+        doc: &Value,
+        line: &[u8],
+        span: &LineSpan,
+        matches: &[RuleMatch],
+        ctx: &ParseContext,
+        out: &mut Scanned,
+    ) {
+        let flag = |flags: &[bool], m: &RuleMatch| flags.get(m.rule).copied().unwrap_or(false);
+        if matches.iter().any(|m| flag(&self.feeds, m)) {
+            out.feed.push(ndjson_event(doc.clone(), span.number, ctx));
+        }
+        let index = out.hit_events.len();
+        let before = out.hits.len();
+        for m in matches.iter().filter(|m| flag(&self.reports, m)) {
+            out.hits.push(SigmaHit {
+                event: index,
+                rule: *m,
+                fields: self.rules.matched_fields(m, doc),
+            });
+        }
+        if out.hits.len() == before {
+            return;
+        }
+        // The decoder accepted the line, so it is UTF-8 and its JSON lies within the blanks.
+        let start = span.start + (line.len() - line.trim_ascii_start().len());
+        out.hit_events.push(HitSource::Line {
+            start,
+            end: start + line.trim_ascii().len(),
+            number: span.number,
+            timestamp: event_time(doc),
+            computer: computer_of(doc).map(Box::from),
+        });
     }
 
     fn scan_event(
@@ -190,7 +316,7 @@ impl Scanner {
     fn record(&self, event: Event, matches: &[RuleMatch], detected: bool, out: &mut Scanned) {
         if matches.is_empty() {
             if detected {
-                out.hit_events.push(event);
+                out.hit_events.push(HitSource::Event(event));
             }
             return;
         }
@@ -205,11 +331,11 @@ impl Scanner {
             out.hits.push(SigmaHit {
                 event: index,
                 rule: *m,
-                fields: self.rules.matched_fields(m, &event),
+                fields: self.rules.matched_fields(m, &event.data),
             });
         }
         if reported || detected {
-            out.hit_events.push(event);
+            out.hit_events.push(HitSource::Event(event));
         }
     }
 

@@ -51,7 +51,12 @@ pub(crate) struct LineSpan {
 }
 
 /// Reads `path` and hands its batches, in order, to `emit`, which returns `false` to stop.
-pub(crate) fn read_batches(path: &Path, batch_size: usize, mut emit: impl FnMut(Batch) -> bool) {
+pub(crate) fn read_batches(
+    path: &Path,
+    batch_size: usize,
+    mut text_buffer: impl FnMut() -> Vec<u8>,
+    mut emit: impl FnMut(Batch) -> bool,
+) {
     let ctx = ParseContext::new("file").with_path(path.to_string_lossy().as_ref());
     let failed = |e: io::Error| {
         Batch::FileFailed(ParseError::new(
@@ -77,7 +82,7 @@ pub(crate) fn read_batches(path: &Path, batch_size: usize, mut emit: impl FnMut(
         let mut lines = LineBatcher::new(BufReader::with_capacity(256 * 1024, file));
         let ctx = Arc::new(ctx);
         loop {
-            match lines.next_batch(&ctx, batch_size) {
+            match lines.next_batch(&ctx, batch_size, text_buffer()) {
                 Ok(Some(batch)) => {
                     if !emit(Batch::Lines(batch)) {
                         return;
@@ -141,13 +146,16 @@ impl<R: BufRead> LineBatcher<R> {
     }
 
     /// The next batch of up to `max_lines` non-blank lines; `None` at the end of the input.
+    /// The next batch, its text in `text` (an empty buffer, perhaps with capacity to reuse).
     fn next_batch(
         &mut self,
         ctx: &Arc<ParseContext>,
         max_lines: usize,
+        text: Vec<u8>,
     ) -> io::Result<Option<LineBatch>> {
         let mut batch = LineBatch {
             ctx: Some(Arc::clone(ctx)),
+            text,
             ..LineBatch::default()
         };
         let first_offset = self.offset;
@@ -241,7 +249,10 @@ mod tests {
         let ctx = Arc::new(ParseContext::new("t").with_path("t.ndjson"));
         let mut reader = LineBatcher::new(BufReader::with_capacity(4, input));
         let mut out = Vec::new();
-        while let Some(b) = reader.next_batch(&ctx, max_lines).expect("in memory") {
+        while let Some(b) = reader
+            .next_batch(&ctx, max_lines, Vec::new())
+            .expect("in memory")
+        {
             out.push(b);
         }
         out

@@ -337,3 +337,34 @@ fn loaded_rules_can_be_reused_across_hunts() {
     );
     assert!(!table.contains('\x1b'), "no colours unless asked");
 }
+
+#[test]
+fn jsonl_carries_an_ndjson_event_as_read_whatever_its_spacing_and_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = r##"{"Event": {"System": {"Provider": {"#attributes": {"Name": "Microsoft-Windows-Sysmon"}}, "EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", "Computer": "WS\u0030\u0031"}, "EventData": {"Image": "C:\\Windows\\System32\\whoami.exe", "Note": "caf\u00e9 \"q\" \/ tab\t"}}}"##;
+    let quiet = r#"{"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"}, "EventData": {"Image": "C:\\x.exe"}}}"#;
+    let text = format!("{quiet}\n \t{event}  \r\n{quiet}\r\n{event}");
+    std::fs::write(dir.path().join("odd.ndjson"), text).unwrap();
+    let mut opts = options(2, 1);
+    opts.paths = vec![dir.path().to_path_buf()];
+    let out = jsonl(&opts);
+    let lines: Vec<Value> = out
+        .split_terminator('\n')
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect();
+    let expected: Value = serde_json::from_str(event).unwrap();
+    assert_eq!(lines.len(), 2, "{out}");
+    for (line, record) in lines.iter().zip([2, 4]) {
+        assert_eq!(line["event"], expected);
+        assert_eq!(line["source"]["record_id"], record);
+        assert_eq!(line["computer"], "WS01");
+        assert_eq!(
+            line["fields"],
+            serde_json::json!({"Image": "C:\\Windows\\System32\\whoami.exe"})
+        );
+    }
+    assert!(
+        !out.contains('\r'),
+        "line ends and blanks around the event are dropped"
+    );
+}

@@ -444,14 +444,15 @@ impl CompiledRuleSet {
         *slots = recycle(view.into_slots());
     }
 
-    /// The values of the fields a matched rule names, as found in `event` (Sigma names as keys).
-    pub fn matched_fields(&self, m: &RuleMatch, event: &Event) -> Map<String, Value> {
+    /// The values of the fields a matched rule names, as found in the event `payload` (Sigma names
+    /// as keys).
+    pub fn matched_fields(&self, m: &RuleMatch, payload: &Value) -> Map<String, Value> {
         let mut out = Map::new();
         let Some(p) = self.programs.get(m.program as usize) else {
             return out;
         };
         for (sigma, id) in &p.named_fields {
-            if let Some(v) = shield_event::field::lookup(&event.data, self.table.name(*id)) {
+            if let Some(v) = shield_event::field::lookup(payload, self.table.name(*id)) {
                 out.insert(sigma.clone(), v.clone());
             }
         }

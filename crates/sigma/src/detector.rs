@@ -82,7 +82,7 @@ impl SigmaDetector {
         let info = self.rules.rule(m.rule);
         let mut alert = Alert::for_event(AlertKind::Sigma, info.rule_ref(), event);
         alert.details = json!({
-            "fields": Value::Object(self.rules.matched_fields(m, event)),
+            "fields": Value::Object(self.rules.matched_fields(m, &event.data)),
             "logsource": self.rules.matched_logsource(m),
             "rule_file": info.file,
         });

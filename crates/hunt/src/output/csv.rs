@@ -107,7 +107,7 @@ impl<W: Write> HitSink for CsvSink<W> {
             hit.rule.id,
             hit.rule.title,
             &hit.rule.tags.join(";"),
-            hit.computer().unwrap_or(""),
+            hit.computer.unwrap_or(""),
             hit.path,
             &record,
             &fields,

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::{Hit, HitSink};
+use crate::{Hit, HitEvent, HitSink};
 
 /// Writes each hit as one line:
 ///
@@ -50,7 +50,9 @@ struct Line<'a> {
     fields: Option<&'a Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     correlation: Option<&'a Value>,
-    event: &'a Value,
+    /// `None` when the event is copied in as JSON text after the rest (see [`JsonlSink::hit`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a Value>,
 }
 
 #[derive(Serialize)]
@@ -82,14 +84,26 @@ impl<W: Write> HitSink for JsonlSink<W> {
                 record_id: hit.record_id,
             },
             timestamp: hit.timestamp.as_ref().map(super::rfc3339),
-            computer: hit.computer(),
+            computer: hit.computer,
             logsource: hit.logsource,
             fields: hit.fields,
             correlation: hit.correlation,
-            event: hit.event,
+            event: match hit.event {
+                HitEvent::Value(v) => Some(v),
+                HitEvent::Json(_) => None,
+            },
         };
         self.line.clear();
         serde_json::to_writer(&mut self.line, &line)?;
+        if let HitEvent::Json(text) = hit.event {
+            // The event's own text goes in as the last member, in place of the object's closing
+            // brace: it is a JSON object on one line (the hunt decoded it), so the line stays one
+            // valid JSON object, and the event is not encoded a second time.
+            self.line.pop();
+            self.line.extend_from_slice(b",\"event\":");
+            self.line.extend_from_slice(text.as_bytes());
+            self.line.push(b'}');
+        }
         self.line.push(b'\n');
         self.out.write_all(&self.line)
     }

@@ -111,7 +111,7 @@ impl<W: Write> HitSink for TableSink<W> {
         };
         push_cell(line, title, TITLE_WIDTH);
         line.push(' ');
-        push_cell(line, hit.computer().unwrap_or("-"), COMPUTER_WIDTH);
+        push_cell(line, hit.computer.unwrap_or("-"), COMPUTER_WIDTH);
         line.push(' ');
         let source = match hit.record_id {
             Some(r) => format!("{}:{r}", hit.path),
