@@ -387,10 +387,8 @@ impl CompiledRuleSet {
                 }
             }
             if let Some(any) = &scope.any {
-                for i in 0..view.leaves(true).len() {
-                    let (a, b) = view.leaves(true)[i];
-                    marker.scan(any, view.arena(a as usize..b as usize));
-                }
+                let all = view.leaves_text();
+                marker.scan(any, view.arena(all));
             }
         }
         // Candidates: unfiltered programs of the matched entries, plus programs hit whose entries

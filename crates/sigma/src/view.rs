@@ -41,6 +41,9 @@ pub struct Caches {
     pub(crate) arena: String,
     leaves_epoch: u32,
     leaves: Vec<(u32, u32)>,
+    /// The arena span holding every lowercased leaf, NUL between them.
+    leaves_all: (u32, u32),
+    plain_leaves_epoch: u32,
     leaves_plain: Vec<(u32, u32)>,
     /// Scratch text for array elements and keyword leaves.
     pub(crate) tmp: String,
@@ -57,6 +60,7 @@ impl Scratch {
             c.lower_stamp.iter_mut().for_each(|s| *s = 0);
             c.plain_stamp.iter_mut().for_each(|s| *s = 0);
             c.leaves_epoch = 0;
+            c.plain_leaves_epoch = 0;
             self.hit_stamp.iter_mut().for_each(|s| *s = 0);
             self.atom_stamp.iter_mut().for_each(|s| *s = 0);
         }
@@ -176,29 +180,54 @@ impl<'e, 's> EventView<'e, 's> {
         }
     }
 
-    /// Spans of every scalar leaf's text (lowercased, or as written), for keyword searches.
+    /// Spans of every scalar leaf's text (lowercased, or as written), for keyword searches; the
+    /// two lists have the same leaves in the same order. Each is built on first use per event.
     pub fn leaves(&mut self, lowered: bool) -> &[(u32, u32)] {
-        if self.c.leaves_epoch != self.c.epoch {
-            self.c.leaves_epoch = self.c.epoch;
-            self.c.leaves.clear();
+        if lowered {
+            self.lowered_leaves();
+            return &self.c.leaves;
+        }
+        if self.c.plain_leaves_epoch != self.c.epoch {
+            self.c.plain_leaves_epoch = self.c.epoch;
             self.c.leaves_plain.clear();
             let arena = &mut self.c.arena;
-            let leaves = &mut self.c.leaves;
             let plain = &mut self.c.leaves_plain;
             field::for_each_leaf(self.root, &mut |leaf| {
-                let start = arena.len();
-                write_text(leaf, arena, true);
-                leaves.push((to_u32(start), to_u32(arena.len())));
                 let start = arena.len();
                 write_text(leaf, arena, false);
                 plain.push((to_u32(start), to_u32(arena.len())));
             });
         }
-        if lowered {
-            &self.c.leaves
-        } else {
-            &self.c.leaves_plain
+        &self.c.leaves_plain
+    }
+
+    /// The span of the arena that holds every lowercased leaf, one after the other with a NUL
+    /// between them: searching it once finds every literal that occurs in some leaf (and,
+    /// harmlessly for a prefilter, one that spans two leaves only if it contains a NUL).
+    pub fn leaves_text(&mut self) -> Range<usize> {
+        self.lowered_leaves();
+        let (a, b) = self.c.leaves_all;
+        a as usize..b as usize
+    }
+
+    fn lowered_leaves(&mut self) {
+        if self.c.leaves_epoch == self.c.epoch {
+            return;
         }
+        self.c.leaves_epoch = self.c.epoch;
+        self.c.leaves.clear();
+        let arena = &mut self.c.arena;
+        let leaves = &mut self.c.leaves;
+        let first = arena.len();
+        field::for_each_leaf(self.root, &mut |leaf| {
+            if !leaves.is_empty() {
+                arena.push('\0');
+            }
+            let start = arena.len();
+            write_text(leaf, arena, true);
+            leaves.push((to_u32(start), to_u32(arena.len())));
+        });
+        self.c.leaves_all = (to_u32(first), to_u32(arena.len()));
     }
 
     /// The arena text at a span.
@@ -286,6 +315,21 @@ mod tests {
         assert_eq!(view.c.present.len(), 2);
         let leaves = view.leaves(true).to_vec();
         assert_eq!(leaves.len(), 3);
+        let plain = view.leaves(false).to_vec();
+        assert_eq!(plain.len(), 3);
+        let all = view.leaves_text();
+        let texts: Vec<&str> = leaves
+            .iter()
+            .map(|(a, b)| view.arena(*a as usize..*b as usize))
+            .collect();
+        assert_eq!(view.arena(all), texts.join("\0"));
+        for ((a, b), (c, d)) in leaves.iter().zip(&plain) {
+            let (low, orig) = (
+                view.arena(*a as usize..*b as usize),
+                view.arena(*c as usize..*d as usize),
+            );
+            assert_eq!(low, orig.to_lowercase());
+        }
         let slots = view.into_slots();
         scratch.slots = recycle(slots);
         assert!(scratch.slots.is_empty());
