@@ -24,7 +24,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use shield_intel::stix::StixObject;
 use shield_store::intel::{ObjectQuery, Reader, StoredObject, VersionMatch};
 use shield_store::{IntelStore, StateStore, StoreError};
 
@@ -126,14 +125,29 @@ impl Batch {
     }
 }
 
+/// The one property of a stored text the policy reads: the other members are skipped, not
+/// built (the text was validated when it was stored).
+#[derive(serde::Deserialize)]
+struct ConfidenceOnly {
+    #[serde(default)]
+    confidence: Option<serde_json::Value>,
+}
+
+/// `confidence` of a stored text as [`shield_intel::stix::StixObject::confidence`] reads it
+/// (an integer 0–255), without building the object: a relay decides every version for every
+/// peer.
+fn stored_confidence(json: &str) -> Option<u8> {
+    serde_json::from_str::<ConfidenceOnly>(json)
+        .ok()?
+        .confidence?
+        .as_u64()
+        .and_then(|c| u8::try_from(c).ok())
+}
+
 /// The policy's view of a stored version: type, TLP and owner from the store, `confidence` from
 /// the JSON text when it was read. Explicit shares and groups are the caller's to add.
 pub fn facts_of_stored(stored: &StoredObject) -> ObjectFacts {
-    let confidence = stored
-        .json
-        .as_deref()
-        .and_then(|json| StixObject::from_json(json.as_bytes()).ok())
-        .and_then(|o| o.confidence());
+    let confidence = stored.json.as_deref().and_then(stored_confidence);
     ObjectFacts {
         object_type: stored.type_name.clone(),
         tlp: stored.tlp,
@@ -283,7 +297,7 @@ mod tests {
     use super::*;
     use crate::policy::{NodeRole, PeerRelation, PeerView, SharingPolicy};
     use chrono::TimeZone;
-    use shield_intel::stix::{ObjectBuilder, Timestamp};
+    use shield_intel::stix::{ObjectBuilder, StixObject, Timestamp};
     use shield_intel::tlp::Tlp;
     use shield_store::intel::{
         Collection, CollectionAccess, IncomingObject, IntelWrite, Provenance,
@@ -504,6 +518,40 @@ mod tests {
             outbox.position(),
             None,
             "an empty batch does not move the position"
+        );
+    }
+
+    #[test]
+    fn confidence_is_read_as_the_object_reads_it() {
+        for (text, expected) in [
+            (
+                r#"{"type":"indicator","confidence":85,"name":"x"}"#,
+                Some(85),
+            ),
+            (
+                r#"{"type":"indicator","name":"x","extensions":{"a":{"confidence":3}}}"#,
+                None,
+            ),
+            (r#"{"type":"indicator","confidence":"high"}"#, None),
+            (r#"{"type":"indicator","confidence":300}"#, None),
+            (r#"{"type":"indicator","confidence":-1}"#, None),
+            ("not json", None),
+        ] {
+            assert_eq!(stored_confidence(text), expected, "{text}");
+        }
+        let object = ObjectBuilder::indicator(
+            "[ipv4-addr:value = '198.51.100.1']",
+            "stix",
+            Timestamp::from_datetime(at(0)),
+            Timestamp::from_datetime(at(0)),
+        )
+        .property("confidence", 42)
+        .build()
+        .unwrap();
+        assert_eq!(
+            stored_confidence(&object.to_json()),
+            object.confidence(),
+            "same answer as the object"
         );
     }
 

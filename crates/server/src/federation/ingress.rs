@@ -113,12 +113,19 @@ impl Admission for PeerAdmission {
             .filter(|(_, (_, _, outcome))| matches!(outcome, PutOutcome::Added { .. }))
             .map(|(incoming, _)| incoming.object())
             .collect();
+        let indicators: Vec<&StixObject> = new
+            .iter()
+            .copied()
+            .filter(|o| o.type_name() == "indicator")
+            .collect();
         if caller.role != Role::Peer {
             // A local publication: active here at once too, and on its way to the peers.
-            if new.iter().any(|o| o.type_name() == "indicator") {
-                self.federation.activation.stored(
+            if !indicators.is_empty() {
+                self.federation.activation.added(
                     &self.state,
                     &self.federation.latency,
+                    &collection.id,
+                    &indicators,
                     Vec::new(),
                 );
             }
@@ -126,18 +133,21 @@ impl Admission for PeerAdmission {
             return;
         }
         let origin = write.provenance.org.clone();
-        // Indicators take effect now (or within the activation gap under a stream of batches)
-        // rather than at the next periodic refresh; their latency is measured when they do.
-        let created: Vec<_> = new
-            .iter()
-            .filter(|o| o.type_name() == "indicator")
-            .filter_map(|o| o.created())
-            .map(|t| t.as_datetime())
-            .collect();
-        if !created.is_empty() {
-            self.federation
-                .activation
-                .stored(&self.state, &self.federation.latency, created);
+        // Indicators take effect now rather than at the next periodic refresh; their latency
+        // is measured when they do.
+        if !indicators.is_empty() {
+            let created: Vec<_> = indicators
+                .iter()
+                .filter_map(|o| o.created())
+                .map(|t| t.as_datetime())
+                .collect();
+            self.federation.activation.added(
+                &self.state,
+                &self.federation.latency,
+                &collection.id,
+                &indicators,
+                created,
+            );
         }
         self.audit(
             caller,
