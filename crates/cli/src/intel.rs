@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 use shield_event::{Alert, Detector, Event, Level};
 use shield_federation::feed::{FeedConfig, FeedContext, Secret};
-use shield_intel::convert::indicator_for_ioc;
+use shield_intel::convert::{IocIndicatorWriter, indicator_for_ioc};
 use shield_intel::lists::{ListFormat, import as import_list};
 use shield_intel::matcher::IntelDetector;
 use shield_intel::stix::{Bundle, Limits, StixObject, Timestamp, parse_bundle_partial};
@@ -18,7 +18,7 @@ use shield_intel::tlp::Tlp;
 use shield_server::intel::{
     INDICATORS, IndicatorLoad, IndicatorSetBuilder, ensure_default_collections,
 };
-use shield_store::intel::{BulkWrite, IncomingObject, ObjectQuery, Provenance, Reader};
+use shield_store::intel::{BulkObject, BulkWrite, IncomingObject, ObjectQuery, Provenance, Reader};
 use shield_store::{IntelStore, Role, SqliteStore};
 
 /// Intel commands.
@@ -365,9 +365,10 @@ pub(crate) fn import_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// Imports one source; returns (added, already stored, problems). Each source is stored in one
-/// transaction ([`IntelStore::put_bulk`]). The indicators of a list are built on worker threads
-/// while this thread writes them, so a list of millions of indicators never has all its STIX
-/// objects in memory, and building them runs beside the store's writer.
+/// transaction ([`IntelStore::put_bulk`]). The indicators of a list are written straight to
+/// their JSON text ([`BulkObject::ioc_indicator`]) on worker threads while this thread stores
+/// them, so a list of millions of indicators is never in memory as STIX objects, and building
+/// them runs beside the store's writer.
 fn import_file(
     store: &SqliteStore,
     collection: &str,
@@ -387,7 +388,9 @@ fn import_file(
         let (added, duplicates) = store_objects(
             store,
             collection,
-            &mut objects.into_iter().map(IncomingObject::new),
+            &mut objects
+                .into_iter()
+                .map(|o| BulkObject::from(IncomingObject::new(o))),
             file,
             org,
             tlp,
@@ -398,42 +401,32 @@ fn import_file(
     let name = file.display().to_string();
     let list = import_list(&text, ListFormat::Auto, &name);
     drop(text);
-    let mut problems: Vec<String> = list.errors.iter().map(ToString::to_string).collect();
-    let now = Timestamp::now();
+    let problems: Vec<String> = list.errors.iter().map(ToString::to_string).collect();
+    let writer = IocIndicatorWriter::new(Timestamp::now(), Some(tlp));
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
-    let (sender, receiver) =
-        std::sync::mpsc::sync_channel::<(usize, Vec<IncomingObject>)>(4 * workers);
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<(usize, Vec<BulkObject>)>(4 * workers);
     let entries = &list.entries;
     let chunks = entries.len().div_ceil(BUILD_CHUNK);
     let (stored, built) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|worker| {
                 let sender = sender.clone();
-                let name = &name;
+                let writer = &writer;
                 scope.spawn(move || {
-                    let mut problems = Vec::new();
                     // Worker w builds chunks w, w + workers, …
                     for chunk in (worker..chunks).step_by(workers) {
                         let start = chunk * BUILD_CHUNK;
                         let part = &entries[start..(start + BUILD_CHUNK).min(entries.len())];
-                        let mut objects = Vec::with_capacity(part.len());
-                        for entry in part {
-                            match indicator_for_ioc(
-                                &entry.ioc,
-                                now,
-                                entry.comment.as_deref(),
-                                &[],
-                                Some(tlp),
-                            ) {
-                                Ok(o) => objects.push(IncomingObject::new(o)),
-                                Err(e) => problems.push(format!("{name}:{}: {e}", entry.line)),
-                            }
-                        }
+                        let objects: Vec<BulkObject> = part
+                            .iter()
+                            .map(|e| {
+                                BulkObject::ioc_indicator(writer, &e.ioc, e.comment.as_deref())
+                            })
+                            .collect();
                         if sender.send((chunk, objects)).is_err() {
                             break; // the writer failed; its error is reported
                         }
                     }
-                    problems
                 })
             })
             .collect();
@@ -449,14 +442,13 @@ fn import_file(
         );
         // A failed write drops the receiver, so the workers stop.
         drop(receiver);
-        let built: Vec<Vec<String>> = handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect();
+        let built = handles.into_iter().all(|h| h.join().is_ok());
         (stored, built)
     });
     let (added, duplicates) = stored?;
-    problems.extend(built.into_iter().flatten());
+    if !built {
+        bail!("{name}: building the indicators failed");
+    }
     Ok((added, duplicates, problems))
 }
 
@@ -468,11 +460,11 @@ const BUILD_CHUNK: usize = 2048;
 struct InOrder<I> {
     chunks: I,
     next: usize,
-    waiting: std::collections::BTreeMap<usize, Vec<IncomingObject>>,
-    current: std::vec::IntoIter<IncomingObject>,
+    waiting: std::collections::BTreeMap<usize, Vec<BulkObject>>,
+    current: std::vec::IntoIter<BulkObject>,
 }
 
-impl<I: Iterator<Item = (usize, Vec<IncomingObject>)>> InOrder<I> {
+impl<I: Iterator<Item = (usize, Vec<BulkObject>)>> InOrder<I> {
     fn new(chunks: I) -> Self {
         InOrder {
             chunks,
@@ -483,10 +475,10 @@ impl<I: Iterator<Item = (usize, Vec<IncomingObject>)>> InOrder<I> {
     }
 }
 
-impl<I: Iterator<Item = (usize, Vec<IncomingObject>)>> Iterator for InOrder<I> {
-    type Item = IncomingObject;
+impl<I: Iterator<Item = (usize, Vec<BulkObject>)>> Iterator for InOrder<I> {
+    type Item = BulkObject;
 
-    fn next(&mut self) -> Option<IncomingObject> {
+    fn next(&mut self) -> Option<BulkObject> {
         loop {
             if let Some(object) = self.current.next() {
                 return Some(object);
@@ -612,7 +604,7 @@ fn stix_values(values: Vec<Value>, name: &str, problems: &mut Vec<String>) -> Ve
 fn store_objects(
     store: &SqliteStore,
     collection: &str,
-    objects: &mut dyn Iterator<Item = IncomingObject>,
+    objects: &mut dyn Iterator<Item = BulkObject>,
     file: &Path,
     org: &str,
     tlp: Tlp,

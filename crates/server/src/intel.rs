@@ -158,11 +158,9 @@ pub fn build_indicator_set(
 ) -> Result<(IndicatorSet, IndicatorLoad), StoreError> {
     let generation = store.intel_generation()?;
     let mut builder = IndicatorSetBuilder::new();
-    store.live_indicators(now, &mut |stored| {
-        let Some(json) = stored.json.as_deref() else {
-            return;
-        };
-        match StixObject::from_json(json.as_bytes()) {
+    store.live_indicators(
+        now,
+        &mut |live| match StixObject::from_json(live.json.as_bytes()) {
             Ok(object) => {
                 if object.as_indicator().is_some() {
                     builder.add(&object);
@@ -171,8 +169,8 @@ pub fn build_indicator_set(
                 }
             }
             Err(_) => builder.skip(),
-        }
-    })?;
+        },
+    )?;
     let (set, mut load) = builder.build().map_err(|e| StoreError::Corrupt {
         what: "indicator matcher".to_owned(),
         reason: e.to_string(),

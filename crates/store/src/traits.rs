@@ -5,8 +5,8 @@ use shield_event::{Alert, Level};
 use uuid::Uuid;
 
 use crate::intel::{
-    BulkReport, BulkWrite, Collection, DeleteRequest, IncomingObject, IntelWrite, ObjectPage,
-    ObjectQuery, PutReport, Reader, StatusResource, StoredObject,
+    BulkObject, BulkReport, BulkWrite, Collection, DeleteRequest, IntelWrite, LiveIndicator,
+    ObjectPage, ObjectQuery, PutReport, Reader, StatusResource, StoredObject,
 };
 use crate::{AlertPage, AlertQuery, AuditEntry, IngestTotals, Role, StoreError, TokenInfo};
 
@@ -132,12 +132,13 @@ pub trait IntelStore: Send + Sync {
     /// [`IntelStore::put_objects`], except that objects may be stored (and given their
     /// `date_added`) in another order than they come in, and that the outcome is counted rather
     /// than listed per object. Objects are taken from `objects` as they are written, so an
-    /// import need not be in memory at once. An unknown collection is
+    /// import need not be in memory at once; they come as [`BulkObject`]s, made from
+    /// [`crate::intel::IncomingObject`]s on the caller's threads. An unknown collection is
     /// [`StoreError::InvalidInput`].
     fn put_bulk(
         &self,
         write: &BulkWrite,
-        objects: &mut dyn Iterator<Item = IncomingObject>,
+        objects: &mut dyn Iterator<Item = BulkObject>,
     ) -> Result<BulkReport, StoreError>;
 
     /// One page of the versions matching `query` that `reader` may see, oldest `date_added`
@@ -163,12 +164,12 @@ pub trait IntelStore: Send + Sync {
     ) -> Result<Vec<StoredObject>, StoreError>;
 
     /// Visits the current version of every indicator, once per STIX id across collections, that
-    /// is neither revoked nor expired at `now`: the input of the live IOC matcher. Returns how
-    /// many were visited.
+    /// is neither revoked nor expired at `now`: the input of the live IOC matcher (its id and
+    /// JSON only). Returns how many were visited.
     fn live_indicators(
         &self,
         now: DateTime<Utc>,
-        visit: &mut dyn FnMut(StoredObject),
+        visit: &mut dyn FnMut(LiveIndicator),
     ) -> Result<u64, StoreError>;
 
     /// A counter that changes whenever stored intel changes (objects added or deleted), so a

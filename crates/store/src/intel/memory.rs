@@ -5,10 +5,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use super::cursor;
+use shield_intel::stix::StixObject;
+
 use super::model::{
-    BulkReport, BulkWrite, Collection, DeleteRequest, IncomingObject, IntelWrite, ObjectPage,
-    ObjectQuery, PutOutcome, PutReport, Reader, StatusResource, StoredObject, VersionMatch,
-    taxii_timestamp,
+    BulkObject, BulkReport, BulkWrite, Collection, DeleteRequest, IncomingObject, IntelWrite,
+    LiveIndicator, ObjectPage, ObjectQuery, PutOutcome, PutReport, Reader, StatusResource,
+    StoredObject, VersionMatch, taxii_timestamp,
 };
 use super::record::{check_text, check_write, from_micros, lookup_keys, next_date_added, prepare};
 use super::status::build_status;
@@ -244,9 +246,20 @@ impl IntelStore for MemoryStore {
     fn put_bulk(
         &self,
         write: &BulkWrite,
-        objects: &mut dyn Iterator<Item = IncomingObject>,
+        objects: &mut dyn Iterator<Item = BulkObject>,
     ) -> Result<BulkReport, StoreError> {
-        let mut objects: Vec<IncomingObject> = objects.collect();
+        // This store keeps parsed objects: read each one back from its JSON.
+        let mut objects = objects
+            .map(|o| {
+                let object = StixObject::from_json(o.json.as_bytes()).map_err(|e| {
+                    StoreError::InvalidInput {
+                        field: "object",
+                        reason: format!("{}: {e}", o.id),
+                    }
+                })?;
+                Ok(IncomingObject::verbatim(object, o.json))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let mut known_ids = 0;
         if write.skip_known_ids {
             let owner = Reader::new(write.provenance.org.clone(), Role::Admin, "bulk");
@@ -401,7 +414,7 @@ impl IntelStore for MemoryStore {
     fn live_indicators(
         &self,
         now: DateTime<Utc>,
-        visit: &mut dyn FnMut(StoredObject),
+        visit: &mut dyn FnMut(LiveIndicator),
     ) -> Result<u64, StoreError> {
         let intel = self.intel.read();
         // The newest version of each indicator across collections.
@@ -423,7 +436,10 @@ impl IntelStore for MemoryStore {
         for row in newest.into_values() {
             let expired = row.stored.valid_until.is_some_and(|t| t <= now);
             if !row.stored.revoked && !expired {
-                visit(row.served(true));
+                visit(LiveIndicator {
+                    id: row.stored.id.clone(),
+                    json: row.stored.json.clone().unwrap_or_default(),
+                });
                 visited += 1;
             }
         }

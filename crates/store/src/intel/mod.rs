@@ -41,6 +41,7 @@
 //! Collection access lists ([`Collection::can_read`], [`Collection::can_write`]) come on top and
 //! are checked by the caller (TAXII answers 403/404 before it queries).
 
+mod body;
 mod cursor;
 pub(crate) mod memory;
 mod model;
@@ -53,7 +54,8 @@ mod status;
 pub mod testsuite;
 
 pub use model::{
-    BulkReport, BulkWrite, Collection, CollectionAccess, DeleteRequest, Grant, IncomingObject,
-    IntelWrite, MAX_INTEL_PAGE, ObjectPage, ObjectQuery, ParseGrantError, Provenance, PutOutcome,
-    PutReport, Reader, StatusDetail, StatusResource, StoredObject, VersionMatch, taxii_timestamp,
+    BulkObject, BulkReport, BulkWrite, Collection, CollectionAccess, DeleteRequest, Grant,
+    IncomingObject, IntelWrite, LiveIndicator, MAX_INTEL_PAGE, ObjectPage, ObjectQuery,
+    ParseGrantError, Provenance, PutOutcome, PutReport, Reader, StatusDetail, StatusResource,
+    StoredObject, VersionMatch, taxii_timestamp,
 };

@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use shield_intel::convert::IocIndicatorWriter;
+use shield_intel::ioc::Ioc;
 use shield_intel::stix::StixObject;
 use shield_intel::tlp::Tlp;
 
@@ -226,6 +228,84 @@ impl IncomingObject {
     pub(crate) fn into_parts(self) -> (StixObject, String, Derived) {
         (self.object, self.json, self.derived)
     }
+}
+
+/// One object for [`crate::IntelStore::put_bulk`]: what the store writes (the JSON text and the
+/// values derived from the object), without the parsed object. Made on the caller's threads, so
+/// the store's single writer neither derives nor frees parsed objects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkObject {
+    pub(crate) id: String,
+    pub(crate) type_name: String,
+    pub(crate) spec_version: String,
+    /// `(text, microseconds)` of `modified`/`created`; `None` for objects without either.
+    pub(crate) version: Option<(String, i64)>,
+    pub(crate) marking_tlp: Option<Tlp>,
+    pub(crate) revoked: bool,
+    pub(crate) valid_until: Option<i64>,
+    pub(crate) observables: Vec<String>,
+    pub(crate) json: String,
+}
+
+impl BulkObject {
+    /// The indicator of one IOC as [`shield_intel::convert::indicator_for_ioc`] makes it (without
+    /// labels), written by `writer` (which holds its creation time and TLP marking): the same
+    /// object, JSON text and derived values as `IncomingObject::new(indicator_for_ioc(…)).into()`
+    /// at a fraction of the cost.
+    pub fn ioc_indicator(writer: &IocIndicatorWriter, ioc: &Ioc, name: Option<&str>) -> BulkObject {
+        let (id, json) = writer.write(ioc, name);
+        let (created, at) = writer.created();
+        BulkObject {
+            id,
+            type_name: "indicator".to_owned(),
+            spec_version: "2.1".to_owned(),
+            version: Some((created.to_owned(), at.as_datetime().timestamp_micros())),
+            marking_tlp: writer.tlp(),
+            revoked: false,
+            valid_until: None,
+            observables: vec![ioc.value().to_owned()],
+            json,
+        }
+    }
+
+    /// The object's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The JSON text stored.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+}
+
+impl From<IncomingObject> for BulkObject {
+    fn from(incoming: IncomingObject) -> BulkObject {
+        let (object, json, derived) = incoming.into_parts();
+        BulkObject {
+            id: object.id().to_owned(),
+            type_name: object.type_name().to_owned(),
+            spec_version: object.spec_version().unwrap_or("2.1").to_owned(),
+            version: object
+                .version_text()
+                .zip(derived.version_us)
+                .map(|(text, us)| (text.to_owned(), us)),
+            marking_tlp: derived.marking_tlp,
+            revoked: object.revoked(),
+            valid_until: derived.valid_until,
+            observables: derived.observables,
+            json,
+        }
+    }
+}
+
+/// An indicator for the live matcher ([`crate::IntelStore::live_indicators`]): its id and JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveIndicator {
+    /// The STIX id.
+    pub id: String,
+    /// The JSON text of its current version.
+    pub json: String,
 }
 
 /// A batch of objects for one collection, stored all or nothing.

@@ -1,32 +1,49 @@
 //! [`IntelStore`] over SQLite.
 //!
-//! Object versions are rows of `intel_objects` with the JSON as received in `body`. Pages are cut
+//! Object versions are rows of `intel_objects` with the JSON as received in `body` (see
+//! [`super::body`]). Collections and provenance (source and owner organisation) are numbered
+//! (`intel_collections.num`, `intel_sources.num`) and rows refer to them by number. Pages are cut
 //! on `(collection, date_added)` (a unique index); `match[version]` `last`/`first` are correlated
-//! subqueries over `(collection, id, version_us)` restricted to the versions the reader may see,
-//! and the TLP rule is one SQL fragment ([`visible`]) present in every read.
+//! subqueries over the unique `(id, version_us, collection)` index restricted to the versions the
+//! reader may see, and the TLP rule is one SQL fragment ([`visible`]) present in every read.
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, params_from_iter};
 
+use super::body;
 use super::cursor;
 use super::model::{
-    BulkReport, BulkWrite, Collection, CollectionAccess, DeleteRequest, Grant, IncomingObject,
-    IntelWrite, ObjectPage, ObjectQuery, PutOutcome, PutReport, Reader, StatusResource,
-    StoredObject, VersionMatch, taxii_timestamp,
+    BulkObject, BulkReport, BulkWrite, Collection, CollectionAccess, DeleteRequest, Grant,
+    IntelWrite, LiveIndicator, ObjectPage, ObjectQuery, Provenance, PutOutcome, PutReport, Reader,
+    StatusResource, StoredObject, VersionMatch, taxii_timestamp,
 };
 use super::record::{
-    check_text, check_write, from_micros, lookup_keys, next_date_added, prepare, tlp_from_rank,
-    tlp_rank,
+    check_text, check_write, from_micros, lookup_keys, next_date_added, observable_values, prepare,
+    tlp_from_rank, tlp_rank,
 };
 use super::status::build_status;
 use crate::{IntelStore, Role, SqliteStore, StoreError};
+use shield_intel::stix::StixObject;
+
+/// Indicator ids lie strictly between these two texts (`indicator--<uuid>`; `.` follows `-`).
+const INDICATOR_IDS: &str = "indicator--";
+const INDICATOR_IDS_END: &str = "indicator-.";
 
 /// Most indicators one observable lookup returns.
 const MAX_LOOKUP: usize = 1000;
 
-/// The columns of a [`StoredObject`], body excluded.
-const COLUMNS: &str = "o.collection, o.id, o.type, o.spec_version, o.version, o.date_added, \
-                       o.tlp, o.owner_org, o.source, o.received, o.revoked, o.valid_until";
+/// The columns of a [`StoredObject`], body excluded, over [`FROM_OBJECTS`].
+const COLUMNS: &str = "c.id, o.id, o.type, o.spec_version, o.version, o.date_added, o.tlp, \
+                       p.org, p.source, o.received, o.revoked, o.valid_until";
+
+/// Object versions `o` with their collection `c` and provenance `p`.
+const FROM_OBJECTS: &str = "intel_objects o JOIN intel_collections c ON c.num = o.collection \
+                            JOIN intel_sources p ON p.num = o.source";
+
+/// The number of the collection whose id is parameter `id`, in SQL.
+fn collection_num(id: &str) -> String {
+    format!("(SELECT num FROM intel_collections WHERE id = {id})")
+}
 
 /// Positional parameters collected while a statement is built.
 #[derive(Default)]
@@ -49,8 +66,8 @@ impl Params {
 /// The TLP rule in SQL for the row alias `a`, the reader's organisation being parameter `org`.
 pub(super) fn visible(a: &str, org: &str) -> String {
     format!(
-        "({a}.tlp <= 1 OR {a}.owner_org = {org} OR EXISTS \
-         (SELECT 1 FROM intel_shares s WHERE s.seq = {a}.seq AND s.org = {org}))"
+        "({a}.tlp <= 1 OR {a}.source IN (SELECT num FROM intel_sources WHERE org = {org}) OR \
+         EXISTS (SELECT 1 FROM intel_shares s WHERE s.seq = {a}.seq AND s.org = {org}))"
     )
 }
 
@@ -68,7 +85,10 @@ fn read_stored(row: &Row<'_>) -> rusqlite::Result<RawStored> {
         received: row.get(9)?,
         revoked: row.get(10)?,
         valid_until: row.get(11)?,
-        body: row.get(12)?,
+        body: match row.get_ref(12)? {
+            rusqlite::types::ValueRef::Null => None,
+            value => Some(body::read(value)?),
+        },
     })
 }
 
@@ -180,6 +200,144 @@ fn alias_conflict(source: rusqlite::Error) -> StoreError {
 const COLLECTION_SQL: &str =
     "SELECT id, alias, title, description, read_grants, write_grants FROM intel_collections";
 
+/// The number and the newest `date_added` of the collection `id`, for a write into it.
+pub(super) fn collection_for_write(conn: &Connection, id: &str) -> Result<(i64, i64), StoreError> {
+    conn.query_row(
+        "SELECT num, last_added FROM intel_collections WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+    .map_err(StoreError::sqlite("store intel objects"))?
+    .ok_or_else(|| StoreError::InvalidInput {
+        field: "collection",
+        reason: format!("no collection {id}"),
+    })
+}
+
+/// The number of `provenance`'s source and organisation, numbered on first use.
+pub(super) fn source_num(conn: &Connection, provenance: &Provenance) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT INTO intel_sources (source, org) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        params![provenance.source, provenance.org],
+    )
+    .map_err(StoreError::sqlite("store provenance"))?;
+    conn.query_row(
+        "SELECT num FROM intel_sources WHERE source = ?1 AND org = ?2",
+        params![provenance.source, provenance.org],
+        |r| r.get(0),
+    )
+    .map_err(StoreError::sqlite("store provenance"))
+}
+
+/// Deletes the observable values of the version `seq`: those its body derives (by their key),
+/// or, when the body no longer reads as a STIX object, every row of `seq` (a full scan).
+fn delete_observables(conn: &Connection, seq: i64) -> Result<(), StoreError> {
+    let fail = StoreError::sqlite("delete intel objects");
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT body FROM intel_objects WHERE seq = ?1",
+            [seq],
+            |r| body::read(r.get_ref(0)?),
+        )
+        .optional()
+        .map_err(fail)?;
+    let object = json.and_then(|j| StixObject::from_json(j.as_bytes()).ok());
+    match object {
+        Some(object) => {
+            for value in observable_values(&object) {
+                conn.execute(
+                    "DELETE FROM intel_observables WHERE value = ?1 AND seq = ?2",
+                    params![value, seq],
+                )
+                .map_err(StoreError::sqlite("delete intel objects"))?;
+            }
+        }
+        None => {
+            conn.execute("DELETE FROM intel_observables WHERE seq = ?1", [seq])
+                .map_err(StoreError::sqlite("delete intel objects"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The `seq` of the current version of each indicator id, ascending: its newest version (of
+/// several collections' copies of it, the first stored). Read from the `(id, version_us,
+/// collection)` index alone.
+fn current_indicator_versions(conn: &Connection) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id, version_us, seq FROM intel_objects WHERE id > '{INDICATOR_IDS}' AND \
+         id < '{INDICATOR_IDS_END}' ORDER BY id, version_us"
+    ))?;
+    let mut rows = stmt.query([])?;
+    let mut current = Vec::new();
+    // The id being read, its newest version and that version's first seq.
+    let mut group: Option<(String, i64, i64)> = None;
+    while let Some(row) = rows.next()? {
+        let id = row.get_ref(0)?.as_str()?;
+        let (version_us, seq): (i64, i64) = (row.get(1)?, row.get(2)?);
+        match &mut group {
+            Some((group_id, newest, first)) if group_id == id => {
+                if version_us > *newest || (version_us == *newest && seq < *first) {
+                    (*newest, *first) = (version_us, seq);
+                }
+            }
+            _ => {
+                if let Some((_, _, seq)) = group.take() {
+                    current.push(seq);
+                }
+                group = Some((id.to_owned(), version_us, seq));
+            }
+        }
+    }
+    if let Some((_, _, seq)) = group {
+        current.push(seq);
+    }
+    current.sort_unstable();
+    Ok(current)
+}
+
+/// Visits the versions `current` (ascending `seq`) that are neither revoked nor expired at
+/// `now` (µs), reading the table in storage order.
+fn visit_live(
+    conn: &Connection,
+    current: &[i64],
+    now: i64,
+    visit: &mut dyn FnMut(LiveIndicator),
+) -> rusqlite::Result<u64> {
+    let Some(first) = current.first() else {
+        return Ok(0);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, revoked, valid_until, id, body FROM intel_objects WHERE seq >= ?1 \
+         ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([first])?;
+    let mut wanted = current.iter().copied().peekable();
+    let mut visited = 0;
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        while wanted.next_if(|w| *w < seq).is_some() {}
+        if wanted.next_if_eq(&seq).is_none() {
+            if wanted.peek().is_none() {
+                break;
+            }
+            continue;
+        }
+        let revoked: bool = row.get(1)?;
+        let valid_until: Option<i64> = row.get(2)?;
+        if revoked || valid_until.is_some_and(|t| t <= now) {
+            continue;
+        }
+        visit(LiveIndicator {
+            id: row.get(3)?,
+            json: body::read(row.get_ref(4)?)?,
+        });
+        visited += 1;
+    }
+    Ok(visited)
+}
+
 fn bump_generation(conn: &Connection) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE intel_meta SET value = value + 1 WHERE key = 'generation'",
@@ -263,32 +421,21 @@ impl IntelStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(StoreError::sqlite("store intel objects"))?;
-            let mut last: i64 = tx
-                .query_row(
-                    "SELECT last_added FROM intel_collections WHERE id = ?1",
-                    [&write.collection],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(StoreError::sqlite("store intel objects"))?
-                .ok_or_else(|| StoreError::InvalidInput {
-                    field: "collection",
-                    reason: format!("no collection {}", write.collection),
-                })?;
+            let (collection, mut last) = collection_for_write(&tx, &write.collection)?;
+            let source = source_num(&tx, p)?;
             let mut outcomes = Vec::with_capacity(prepared.len());
             {
                 let mut find_version = tx
                     .prepare_cached(
-                        "SELECT version FROM intel_objects WHERE collection = ?1 AND id = ?2 \
+                        "SELECT version FROM intel_objects WHERE id = ?2 AND +collection = ?1 \
                          AND (?3 IS NULL OR version_us = ?3) LIMIT 1",
                     )
                     .map_err(StoreError::sqlite("store intel objects"))?;
                 let mut insert = tx
                     .prepare_cached(
                         "INSERT INTO intel_objects (collection, id, type, spec_version, version, \
-                         version_us, date_added, tlp, owner_org, source, received, revoked, \
-                         valid_until, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, \
-                         ?11, ?12, ?13, ?14)",
+                         version_us, date_added, tlp, source, received, revoked, valid_until, \
+                         body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                     )
                     .map_err(StoreError::sqlite("store intel objects"))?;
                 let mut share = tx
@@ -302,7 +449,7 @@ impl IntelStore for SqliteStore {
                 for o in &prepared {
                     let version_us = o.version.map(|(_, us)| us);
                     let existing: Option<String> = find_version
-                        .query_row(params![write.collection, o.id, version_us], |r| r.get(0))
+                        .query_row(params![collection, o.id, version_us], |r| r.get(0))
                         .optional()
                         .map_err(StoreError::sqlite("store intel objects"))?;
                     if let Some(version) = existing {
@@ -320,7 +467,7 @@ impl IntelStore for SqliteStore {
                     };
                     insert
                         .execute(params![
-                            write.collection,
+                            collection,
                             o.id,
                             o.type_name,
                             o.spec_version,
@@ -328,12 +475,11 @@ impl IntelStore for SqliteStore {
                             version_us,
                             date_added,
                             tlp_rank(o.tlp),
-                            p.org,
-                            p.source,
+                            source,
                             received,
                             o.revoked,
                             o.valid_until,
-                            o.json,
+                            body::pack(o.json),
                         ])
                         .map_err(StoreError::sqlite("store intel objects"))?;
                     let seq = tx.last_insert_rowid();
@@ -352,8 +498,8 @@ impl IntelStore for SqliteStore {
                 }
             }
             tx.execute(
-                "UPDATE intel_collections SET last_added = ?1 WHERE id = ?2",
-                params![last, write.collection],
+                "UPDATE intel_collections SET last_added = ?1 WHERE num = ?2",
+                params![last, collection],
             )
             .map_err(fail)?;
             if outcomes
@@ -388,7 +534,7 @@ impl IntelStore for SqliteStore {
     fn put_bulk(
         &self,
         write: &BulkWrite,
-        objects: &mut dyn Iterator<Item = IncomingObject>,
+        objects: &mut dyn Iterator<Item = BulkObject>,
     ) -> Result<BulkReport, StoreError> {
         super::sqlite_bulk::put_bulk(self, write, objects)
     }
@@ -403,18 +549,19 @@ impl IntelStore for SqliteStore {
         let collection = ps.push(q.collection.clone());
         let org = ps.push(reader.org.clone());
         let after = ps.push(after);
-        // With ids to look for, the (collection, id, version) index finds the few versions and
-        // they are sorted; otherwise the (collection, date_added) index serves the page in
+        // With ids to look for, the (id, version_us, collection) index finds the few versions
+        // and they are sorted; otherwise the (collection, date_added) index serves the page in
         // order. The unary `+` keeps the planner off the date index when ids are given.
-        let date = if q.ids.is_empty() {
-            "o.date_added"
+        let (date, in_collection) = if q.ids.is_empty() {
+            ("o.date_added", "o.collection")
         } else {
-            "+o.date_added"
+            ("+o.date_added", "+o.collection")
         };
         let mut sql = format!(
-            "SELECT {COLUMNS}, {body} FROM intel_objects o WHERE o.collection = {collection} \
+            "SELECT {COLUMNS}, {body} FROM {FROM_OBJECTS} WHERE {in_collection} = {num} \
              AND {date} > {after} AND {vis}",
             body = if q.with_json { "o.body" } else { "NULL" },
+            num = collection_num(&collection),
             vis = visible("o", &org),
         );
         if !q.ids.is_empty() {
@@ -441,7 +588,7 @@ impl IntelStore for SqliteStore {
                 VersionMatch::All => "1".to_owned(),
                 VersionMatch::Last | VersionMatch::First => format!(
                     "o.version_us = (SELECT {agg}(v.version_us) FROM intel_objects v WHERE \
-                     v.collection = o.collection AND v.id = o.id AND {vis}{spec_filter})",
+                     v.id = o.id AND +v.collection = o.collection AND {vis}{spec_filter})",
                     agg = if *v == VersionMatch::Last {
                         "MAX"
                     } else {
@@ -496,8 +643,9 @@ impl IntelStore for SqliteStore {
             let id = ps.push(r.id.clone());
             let org = ps.push(reader.org.clone());
             let mut sql = format!(
-                "SELECT o.seq, o.version_us, o.owner_org FROM intel_objects o WHERE \
-                 o.collection = {collection} AND o.id = {id} AND {vis}",
+                "SELECT o.seq, o.version_us, p.org FROM {FROM_OBJECTS} WHERE \
+                 +o.collection = {num} AND o.id = {id} AND {vis}",
+                num = collection_num(&collection),
                 vis = visible("o", &org)
             );
             if !r.spec_versions.is_empty() {
@@ -530,6 +678,7 @@ impl IntelStore for SqliteStore {
                         VersionMatch::At(t) => t.timestamp_micros() == *version_us,
                     });
                 if selected && (reader.role == Role::Admin || *owner == reader.org) {
+                    delete_observables(&tx, *seq)?;
                     deleted += tx
                         .execute("DELETE FROM intel_objects WHERE seq = ?1", [seq])
                         .map_err(StoreError::sqlite("delete intel objects"))?;
@@ -581,10 +730,10 @@ impl IntelStore for SqliteStore {
         let org = ps.push(reader.org.clone());
         let list = ps.list(&keys);
         let sql = format!(
-            "SELECT DISTINCT {COLUMNS}, o.body FROM intel_observables x JOIN intel_objects o ON \
-             o.seq = x.seq WHERE x.value {list} AND {vis} AND o.version_us = (SELECT \
-             MAX(v.version_us) FROM intel_objects v WHERE v.collection = o.collection AND v.id = \
-             o.id AND {vis_v}) ORDER BY o.collection, o.id LIMIT {MAX_LOOKUP}",
+            "SELECT DISTINCT {COLUMNS}, o.body FROM {FROM_OBJECTS} JOIN intel_observables x ON \
+             x.seq = o.seq WHERE x.value {list} AND {vis} AND o.version_us = (SELECT \
+             MAX(v.version_us) FROM intel_objects v WHERE v.id = o.id AND +v.collection = \
+             o.collection AND {vis_v}) ORDER BY c.id, o.id LIMIT {MAX_LOOKUP}",
             vis = visible("o", &org),
             vis_v = visible("v", &org),
         );
@@ -606,36 +755,12 @@ impl IntelStore for SqliteStore {
     fn live_indicators(
         &self,
         now: chrono::DateTime<chrono::Utc>,
-        visit: &mut dyn FnMut(StoredObject),
+        visit: &mut dyn FnMut(LiveIndicator),
     ) -> Result<u64, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS}, o.body FROM intel_objects o WHERE o.type = 'indicator' AND \
-             o.revoked = 0 AND (o.valid_until IS NULL OR o.valid_until > ?1) AND o.version_us = \
-             (SELECT MAX(v.version_us) FROM intel_objects v WHERE v.id = o.id) ORDER BY o.id, \
-             o.seq"
-        );
         self.read(|conn| {
-            let mut stmt = conn
-                .prepare_cached(&sql)
-                .map_err(StoreError::sqlite("read live indicators"))?;
-            let mut rows = stmt
-                .query([now.timestamp_micros()])
-                .map_err(StoreError::sqlite("read live indicators"))?;
-            let mut visited = 0;
-            let mut previous: Option<String> = None;
-            while let Some(row) = rows
-                .next()
-                .map_err(StoreError::sqlite("read live indicators"))?
-            {
-                let raw = read_stored(row).map_err(StoreError::sqlite("read live indicators"))?;
-                if previous.as_deref() == Some(raw.id.as_str()) {
-                    continue;
-                }
-                previous = Some(raw.id.clone());
-                visit(raw.decode()?);
-                visited += 1;
-            }
-            Ok(visited)
+            current_indicator_versions(conn)
+                .and_then(|current| visit_live(conn, &current, now.timestamp_micros(), visit))
+                .map_err(StoreError::sqlite("read live indicators"))
         })
     }
 

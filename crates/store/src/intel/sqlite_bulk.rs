@@ -18,9 +18,10 @@
 
 use rusqlite::{Connection, OptionalExtension, Statement, TransactionBehavior, params};
 
-use super::model::{BulkReport, BulkWrite, IncomingObject, taxii_timestamp};
+use super::body;
+use super::model::{BulkObject, BulkReport, BulkWrite, taxii_timestamp};
 use super::record::{check_text, from_micros, next_date_added, tlp_rank};
-use super::sqlite::visible;
+use super::sqlite::{collection_for_write, source_num, visible};
 use crate::{SqliteStore, StoreError};
 
 /// Most objects sorted and written as one run (a few under test, so the shared test suite
@@ -45,40 +46,15 @@ fn fail(source: rusqlite::Error) -> StoreError {
     }
 }
 
-/// One object of a run: what is written, without the parsed object.
+/// One object of a run: a [`BulkObject`] with its TLP level under the write's provenance.
 struct BulkRow {
-    id: String,
-    type_name: String,
-    spec_version: String,
-    version: Option<(String, i64)>,
+    object: BulkObject,
     tlp: i64,
-    revoked: bool,
-    valid_until: Option<i64>,
-    observables: Vec<String>,
-    json: String,
 }
 
 impl BulkRow {
-    fn new(incoming: IncomingObject, default_tlp: shield_intel::tlp::Tlp) -> BulkRow {
-        let (object, json, derived) = incoming.into_parts();
-        BulkRow {
-            id: object.id().to_owned(),
-            type_name: object.type_name().to_owned(),
-            spec_version: object.spec_version().unwrap_or("2.1").to_owned(),
-            version: object
-                .version_text()
-                .zip(derived.version_us)
-                .map(|(text, us)| (text.to_owned(), us)),
-            tlp: tlp_rank(derived.marking_tlp.unwrap_or(default_tlp)),
-            revoked: object.revoked(),
-            valid_until: derived.valid_until,
-            observables: derived.observables,
-            json,
-        }
-    }
-
     fn version_us(&self) -> Option<i64> {
-        self.version.as_ref().map(|(_, us)| *us)
+        self.object.version.as_ref().map(|(_, us)| *us)
     }
 }
 
@@ -98,7 +74,7 @@ fn check_bulk(write: &BulkWrite) -> Result<(), StoreError> {
 pub(super) fn put_bulk(
     store: &SqliteStore,
     write: &BulkWrite,
-    objects: &mut dyn Iterator<Item = IncomingObject>,
+    objects: &mut dyn Iterator<Item = BulkObject>,
 ) -> Result<BulkReport, StoreError> {
     check_bulk(write)?;
     store.write(|conn| {
@@ -107,6 +83,11 @@ pub(super) fn put_bulk(
         let restored = set_cache(conn, NORMAL_CACHE_KIB);
         let report = result?;
         restored?;
+        // The import's pages are in the write-ahead log (copied into the database by the
+        // checkpoint of the commit): truncate the log now rather than leave it as large as the
+        // import. A reader in the middle of a read makes this wait or give up, which leaves a
+        // large log until the next checkpoint, not a failed import.
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         Ok(report)
     })
 }
@@ -130,42 +111,37 @@ struct Statements<'c> {
 fn import(
     conn: &mut Connection,
     write: &BulkWrite,
-    objects: &mut dyn Iterator<Item = IncomingObject>,
+    objects: &mut dyn Iterator<Item = BulkObject>,
 ) -> Result<BulkReport, StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(fail)?;
-    let mut last: i64 = tx
-        .query_row(
-            "SELECT last_added FROM intel_collections WHERE id = ?1",
-            [&write.collection],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(fail)?
-        .ok_or_else(|| StoreError::InvalidInput {
-            field: "collection",
-            reason: format!("no collection {}", write.collection),
-        })?;
+    let (collection, mut last) = collection_for_write(&tx, &write.collection)?;
+    let source = source_num(&tx, &write.provenance)?;
     let was_empty: bool = tx
         .query_row(
             "SELECT NOT EXISTS (SELECT 1 FROM intel_objects WHERE collection = ?1)",
-            [&write.collection],
+            [collection],
             |r| r.get(0),
         )
         .map_err(fail)?;
+    let target = Target {
+        collection,
+        source,
+        write,
+    };
     let mut report = BulkReport::default();
     {
         let mut st = Statements {
             find_version: tx
                 .prepare(
-                    "SELECT 1 FROM intel_objects WHERE collection = ?1 AND id = ?2 \
+                    "SELECT 1 FROM intel_objects WHERE id = ?2 AND +collection = ?1 \
                      AND (?3 IS NULL OR version_us = ?3) LIMIT 1",
                 )
                 .map_err(fail)?,
             find_id: tx
                 .prepare(&format!(
-                    "SELECT 1 FROM intel_objects o WHERE o.collection = ?1 AND o.id = ?2 AND {} \
+                    "SELECT 1 FROM intel_objects o WHERE o.id = ?2 AND +o.collection = ?1 AND {} \
                      LIMIT 1",
                     visible("o", "?3")
                 ))
@@ -173,9 +149,8 @@ fn import(
             insert: tx
                 .prepare(
                     "INSERT INTO intel_objects (collection, id, type, spec_version, version, \
-                     version_us, date_added, tlp, owner_org, source, received, revoked, \
-                     valid_until, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
-                     ?12, ?13, ?14)",
+                     version_us, date_added, tlp, source, received, revoked, valid_until, \
+                     body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )
                 .map_err(fail)?,
             share: tx
@@ -192,13 +167,13 @@ fn import(
                 break;
             }
             let ask_database = !(was_empty && first_run);
-            write_run(&mut st, write, run, ask_database, &mut last, &mut report)?;
+            write_run(&mut st, &target, run, ask_database, &mut last, &mut report)?;
             first_run = false;
         }
     }
     tx.execute(
-        "UPDATE intel_collections SET last_added = ?1 WHERE id = ?2",
-        params![last, write.collection],
+        "UPDATE intel_collections SET last_added = ?1 WHERE num = ?2",
+        params![last, collection],
     )
     .map_err(fail)?;
     if report.added > 0 {
@@ -213,30 +188,38 @@ fn import(
 }
 
 /// The next run of objects, sorted by id and version (objects without a version first).
-fn next_run(objects: &mut dyn Iterator<Item = IncomingObject>, write: &BulkWrite) -> Vec<BulkRow> {
+fn next_run(objects: &mut dyn Iterator<Item = BulkObject>, write: &BulkWrite) -> Vec<BulkRow> {
     let mut run = Vec::new();
     let mut bytes = 0;
     while run.len() < RUN_OBJECTS && bytes < RUN_BYTES {
-        let Some(incoming) = objects.next() else {
+        let Some(object) = objects.next() else {
             break;
         };
-        let row = BulkRow::new(incoming, write.provenance.default_tlp);
-        bytes += row.json.len();
-        run.push(row);
+        bytes += object.json.len();
+        let tlp = tlp_rank(object.marking_tlp.unwrap_or(write.provenance.default_tlp));
+        run.push(BulkRow { object, tlp });
     }
     // Stable: among equal keys, the first to come is the one stored.
-    run.sort_by(|a, b| (&a.id, a.version_us()).cmp(&(&b.id, b.version_us())));
+    run.sort_by(|a, b| (&a.object.id, a.version_us()).cmp(&(&b.object.id, b.version_us())));
     run
+}
+
+/// Where a run goes: the collection's and the provenance's numbers.
+struct Target<'a> {
+    collection: i64,
+    source: i64,
+    write: &'a BulkWrite,
 }
 
 fn write_run(
     st: &mut Statements<'_>,
-    write: &BulkWrite,
+    target: &Target<'_>,
     run: Vec<BulkRow>,
     ask_database: bool,
     last: &mut i64,
     report: &mut BulkReport,
 ) -> Result<(), StoreError> {
+    let write = target.write;
     let p = &write.provenance;
     let received = write.received.timestamp_micros();
     let mut observables: Vec<(String, i64)> = Vec::new();
@@ -245,8 +228,9 @@ fn write_run(
     let mut group: Vec<i64> = Vec::new();
     for row in run {
         let version_us = row.version_us();
-        if group_id.as_deref() != Some(row.id.as_str()) {
-            group_id = Some(row.id.clone());
+        let BulkRow { object, tlp } = row;
+        if group_id.as_deref() != Some(object.id.as_str()) {
+            group_id = Some(object.id.clone());
             group.clear();
         }
         let repeated = if write.skip_known_ids {
@@ -258,10 +242,12 @@ fn write_run(
             || (ask_database && {
                 let found = if write.skip_known_ids {
                     st.find_id
-                        .query_row(params![write.collection, row.id, p.org], |_| Ok(()))
+                        .query_row(params![target.collection, object.id, p.org], |_| Ok(()))
                 } else {
-                    st.find_version
-                        .query_row(params![write.collection, row.id, version_us], |_| Ok(()))
+                    st.find_version.query_row(
+                        params![target.collection, object.id, version_us],
+                        |_| Ok(()),
+                    )
                 };
                 found.optional().map_err(fail)?.is_some()
             });
@@ -271,7 +257,7 @@ fn write_run(
         }
         let date_added = next_date_added(write.received, *last);
         *last = date_added;
-        let (version, version_us) = match row.version {
+        let (version, version_us) = match object.version {
             Some((text, us)) => (text, us),
             None => (
                 taxii_timestamp(from_micros(date_added, "date_added")?),
@@ -281,26 +267,25 @@ fn write_run(
         let seq = st
             .insert
             .insert(params![
-                write.collection,
-                row.id,
-                row.type_name,
-                row.spec_version,
+                target.collection,
+                object.id,
+                object.type_name,
+                object.spec_version,
                 version,
                 version_us,
                 date_added,
-                row.tlp,
-                p.org,
-                p.source,
+                tlp,
+                target.source,
                 received,
-                row.revoked,
-                row.valid_until,
-                row.json,
+                object.revoked,
+                object.valid_until,
+                body::pack(&object.json),
             ])
             .map_err(fail)?;
         for org in &p.shared_with {
             st.share.execute(params![seq, org]).map_err(fail)?;
         }
-        observables.extend(row.observables.into_iter().map(|v| (v, seq)));
+        observables.extend(object.observables.into_iter().map(|v| (v, seq)));
         group.push(version_us);
         report.added += 1;
     }

@@ -748,7 +748,7 @@ pub fn intel_bulk_imports_keep_every_rule(store: Arc<dyn Store>) {
     let report = store
         .put_bulk(
             &bulk_of(&c.id, "a", false, at(1)),
-            &mut objects.into_iter().map(IncomingObject::new),
+            &mut objects.into_iter().map(|o| IncomingObject::new(o).into()),
         )
         .unwrap();
     assert_eq!((report.added, report.duplicates), (4, 3));
@@ -816,7 +816,7 @@ pub fn intel_bulk_imports_keep_every_rule(store: Arc<dyn Store>) {
     let report = store
         .put_bulk(
             &bulk_of(&c.id, "a", true, at(2)),
-            &mut objects.into_iter().map(IncomingObject::new),
+            &mut objects.into_iter().map(|o| IncomingObject::new(o).into()),
         )
         .unwrap();
     assert_eq!((report.added, report.duplicates), (2, 2));
@@ -829,7 +829,9 @@ pub fn intel_bulk_imports_keep_every_rule(store: Arc<dyn Store>) {
     let err = store
         .put_bulk(
             &bulk_of("nowhere", "a", false, at(3)),
-            &mut [indicator(9, 1, None)].into_iter().map(IncomingObject::new),
+            &mut [indicator(9, 1, None)]
+                .into_iter()
+                .map(|o| IncomingObject::new(o).into()),
         )
         .unwrap_err();
     assert!(matches!(err, StoreError::InvalidInput { .. }), "{err}");

@@ -142,8 +142,91 @@ CREATE TABLE intel_meta (
 INSERT INTO intel_meta (key, value) VALUES ('generation', 0);
 ";
 
+/// Version 3: leaner intel rows, for imports of millions of indicators. Collections and
+/// provenance (source and owner organisation) are numbered, and object versions refer to them
+/// by number instead of repeating their text; one unique index on `(id, version_us, collection)`
+/// serves both identity and lookups by id (the by-id and by-type indexes are gone: a type's ids
+/// share the `<type>--` prefix); the body is `ANY`: JSON text as received, or that text packed
+/// (see `intel::body`). Observable values lose their foreign key and by-seq index: the store
+/// deletes them with their object. Rows are copied with their `seq`, so nothing else changes.
+const V3: &str = "
+CREATE TABLE intel_collections_v3 (
+    num          INTEGER PRIMARY KEY,
+    id           TEXT NOT NULL UNIQUE,
+    alias        TEXT UNIQUE,
+    title        TEXT NOT NULL,
+    description  TEXT,
+    read_grants  TEXT NOT NULL,
+    write_grants TEXT NOT NULL,
+    last_added   INTEGER NOT NULL DEFAULT 0
+) STRICT;
+INSERT INTO intel_collections_v3 (id, alias, title, description, read_grants, write_grants,
+    last_added)
+SELECT id, alias, title, description, read_grants, write_grants, last_added
+FROM intel_collections ORDER BY id;
+
+CREATE TABLE intel_sources (
+    num    INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    org    TEXT NOT NULL,
+    UNIQUE (source, org)
+) STRICT;
+INSERT INTO intel_sources (source, org)
+SELECT DISTINCT source, owner_org FROM intel_objects ORDER BY source, owner_org;
+
+CREATE TABLE intel_objects_v3 (
+    seq          INTEGER PRIMARY KEY,
+    collection   INTEGER NOT NULL REFERENCES intel_collections_v3 (num),
+    id           TEXT NOT NULL,
+    type         TEXT NOT NULL,
+    spec_version TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    version_us   INTEGER NOT NULL,
+    date_added   INTEGER NOT NULL,
+    tlp          INTEGER NOT NULL,
+    source       INTEGER NOT NULL REFERENCES intel_sources (num),
+    received     INTEGER NOT NULL,
+    revoked      INTEGER NOT NULL,
+    valid_until  INTEGER,
+    body         ANY NOT NULL,
+    UNIQUE (id, version_us, collection)
+) STRICT;
+INSERT INTO intel_objects_v3 (seq, collection, id, type, spec_version, version, version_us,
+    date_added, tlp, source, received, revoked, valid_until, body)
+SELECT o.seq, c.num, o.id, o.type, o.spec_version, o.version, o.version_us, o.date_added, o.tlp,
+    s.num, o.received, o.revoked, o.valid_until, o.body
+FROM intel_objects o
+JOIN intel_collections_v3 c ON c.id = o.collection
+JOIN intel_sources s ON s.source = o.source AND s.org = o.owner_org
+ORDER BY o.seq;
+
+CREATE TABLE intel_shares_v3 (
+    seq INTEGER NOT NULL REFERENCES intel_objects_v3 (seq) ON DELETE CASCADE,
+    org TEXT NOT NULL,
+    PRIMARY KEY (seq, org)
+) STRICT, WITHOUT ROWID;
+INSERT INTO intel_shares_v3 (seq, org) SELECT seq, org FROM intel_shares;
+
+CREATE TABLE intel_observables_v3 (
+    value TEXT NOT NULL,
+    seq   INTEGER NOT NULL,
+    PRIMARY KEY (value, seq)
+) STRICT, WITHOUT ROWID;
+INSERT INTO intel_observables_v3 (value, seq) SELECT value, seq FROM intel_observables;
+
+DROP TABLE intel_observables;
+DROP TABLE intel_shares;
+DROP TABLE intel_objects;
+DROP TABLE intel_collections;
+ALTER TABLE intel_collections_v3 RENAME TO intel_collections;
+ALTER TABLE intel_objects_v3 RENAME TO intel_objects;
+ALTER TABLE intel_shares_v3 RENAME TO intel_shares;
+ALTER TABLE intel_observables_v3 RENAME TO intel_observables;
+CREATE UNIQUE INDEX intel_objects_by_added ON intel_objects (collection, date_added);
+";
+
 /// Every migration, oldest first.
-const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

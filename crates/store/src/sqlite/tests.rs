@@ -220,3 +220,119 @@ fn reads_do_not_wait_for_an_open_write_transaction() {
     );
     guard.execute_batch("ROLLBACK").unwrap();
 }
+
+/// A database at schema version 2 (intel rows naming collection and provenance by text) with two
+/// versions of an indicator, an AMBER one shared with another organisation, and their observable
+/// values: after migration every read answers as before, and deletes still remove observables.
+#[test]
+fn intel_rows_of_version_2_migrate() {
+    use crate::intel::testsuite::{indicator, indicator_id};
+    use crate::intel::{DeleteRequest, ObjectQuery, Reader};
+    use crate::{IntelStore, testsuite::at};
+    use shield_intel::tlp::Tlp;
+
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        for sql in &super::schema::MIGRATIONS[..2] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute(
+            "INSERT INTO intel_collections (id, alias, title, read_grants, write_grants, \
+             last_added) VALUES ('c-1', 'indicators', 'Indicators', '[\"*\"]', '[\"*\"]', 30)",
+            [],
+        )
+        .unwrap();
+        let rows = [
+            (1, 1, Tlp::Green, "org-a", 10),
+            (2, 2, Tlp::Green, "org-a", 20),
+            (3, 1, Tlp::Amber, "org-b", 30),
+        ];
+        for (seq, modified, tlp, org, added) in rows {
+            let n = if seq == 3 { 7 } else { 5 };
+            let object = indicator(n, modified, Some(tlp));
+            let version = object.version_text().unwrap().to_owned();
+            let version_us = object.modified().unwrap().as_datetime().timestamp_micros();
+            conn.execute(
+                "INSERT INTO intel_objects (seq, collection, id, type, spec_version, version, \
+                 version_us, date_added, tlp, owner_org, source, received, revoked, valid_until, \
+                 body) VALUES (?1, 'c-1', ?2, 'indicator', '2.1', ?3, ?4, ?5, ?6, ?7, 'import:x', \
+                 ?5, 0, NULL, ?8)",
+                rusqlite::params![
+                    seq,
+                    object.id(),
+                    version,
+                    version_us,
+                    at(added).timestamp_micros(),
+                    if tlp == Tlp::Green { 1 } else { 2 },
+                    org,
+                    object.to_json()
+                ],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO intel_observables (value, seq) VALUES (?1, ?2)",
+                rusqlite::params![format!("203.0.113.{n}"), seq],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO intel_shares (seq, org) VALUES (3, 'org-c')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    assert_eq!(user_version(&conn).unwrap(), i64::from(SCHEMA_VERSION));
+    let c = store.collection("indicators").unwrap().unwrap();
+    assert_eq!(c.id, "c-1");
+    let reader = |org: &str| Reader::new(org, Role::Analyst, "t");
+    let mut q = ObjectQuery::new("c-1");
+    q.versions = vec![crate::intel::VersionMatch::All];
+    let seen = |org: &str| -> Vec<(String, String, String)> {
+        store
+            .query_objects(&reader(org), &q)
+            .unwrap()
+            .objects
+            .into_iter()
+            .map(|o| (o.id, o.owner_org, o.source))
+            .collect()
+    };
+    assert_eq!(seen("org-a").len(), 2);
+    assert_eq!(seen("org-c").len(), 3, "explicit sharing survives");
+    assert_eq!(
+        seen("org-b")[2],
+        (indicator_id(7), "org-b".to_owned(), "import:x".to_owned())
+    );
+    let found = store
+        .lookup_observable(&reader("org-a"), "203.0.113.5")
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].version, crate::intel::testsuite::stix_time(2));
+    let mut live = Vec::new();
+    store
+        .live_indicators(at(0), &mut |o| live.push(o.id))
+        .unwrap();
+    assert_eq!(live, vec![indicator_id(5), indicator_id(7)]);
+    let request = DeleteRequest {
+        collection: "c-1".into(),
+        id: indicator_id(7),
+        versions: vec![],
+        spec_versions: vec![],
+    };
+    assert_eq!(store.delete_objects(&reader("org-b"), &request).unwrap(), 1);
+    let left: i64 = conn
+        .query_row("SELECT count(*) FROM intel_observables", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 2);
+    assert!(
+        store
+            .lookup_observable(&reader("org-b"), "203.0.113.7")
+            .unwrap()
+            .is_empty()
+    );
+}
